@@ -1,0 +1,6 @@
+//! errgate: a reverse-proxy gateway that turns every failure into one JSON envelope.
+//!
+//! # Layout
+//! - `config`: the validated, typed configuration; `config_file`: TOML + env → `config`.
+//! - `catalog`: built-in `en`/`es` messages per error code; `locale`: `Accept-Language`.
+//! - `envelope`: the `{"success":false,...}` body and errgate's own failure responses.
