@@ -1,6 +1,41 @@
 //! errgate: a reverse-proxy gateway that turns every failure into one JSON envelope.
 //!
 //! # Layout
+//! - `cli`: the command line and start-up; `shutdown`: signals; `logging`: log set-up.
 //! - `config`: the validated, typed configuration; `config_file`: TOML + env → `config`.
-//! - `catalog`: built-in `en`/`es` messages per error code; `locale`: `Accept-Language`.
-//! - `envelope`: the `{"success":false,...}` body and errgate's own failure responses.
+//! - `server`: the public listener, connection limits, drain.
+//! - `gateway`: the running state built from a config (routes, upstream clients, catalog).
+//! - `proxy`: one request's path, top to bottom; `upgrade`: WebSocket relay.
+//! - `routing`: path normalization and longest-prefix route matching.
+//! - `headers`: hop-by-hop removal, `X-Forwarded-*`, request ids.
+//! - `upstream`: the pooled client per upstream (TCP or rustls) and endpoint choice.
+//! - `body`: request-size cap and the streamed response body.
+//! - `error`: the request path's failures and their status, code and `Proxy-Status`.
+//! - `respond`: errgate's own failures as envelope responses.
+//! - `codes`, `catalog`, `locale`, `envelope`: error codes, messages, languages, the JSON body.
+//! - `access_log`: one line per request; `demo`: the built-in sample backend.
+
+pub mod access_log;
+pub mod body;
+pub mod catalog;
+mod catalog_builtin;
+pub mod cli;
+pub mod codes;
+pub mod config;
+pub mod config_file;
+pub mod demo;
+pub mod envelope;
+pub mod error;
+pub mod gateway;
+pub mod headers;
+pub mod locale;
+pub mod logging;
+pub mod proxy;
+pub mod respond;
+pub mod routing;
+pub mod server;
+pub mod shutdown;
+pub mod upgrade;
+pub mod upstream;
+
+pub use server::{Listeners, run};

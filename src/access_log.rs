@@ -1,0 +1,87 @@
+//! One access-log line per request, written when the response body is finished (or dropped,
+//! if the client went away), so that the line carries the real duration and byte count.
+//!
+//! Only what an operator needs and nothing sensitive: no header values other than the request
+//! id, no query string, no bodies.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use http::Method;
+
+/// The request's record, filled in along its path and logged on drop.
+#[derive(Debug)]
+pub struct AccessLog {
+    pub request_id: String,
+    pub client: SocketAddr,
+    pub method: Method,
+    pub path: String,
+    pub route: Option<Arc<str>>,
+    pub upstream: Option<Arc<str>>,
+    pub endpoint: Option<Arc<str>>,
+    pub status: u16,
+    pub error: Option<&'static str>,
+    pub error_owned: Option<String>,
+    pub attempts: u32,
+    pub bytes_out: u64,
+    pub aborted: bool,
+    pub started: Instant,
+}
+
+impl AccessLog {
+    pub fn new(request_id: String, client: SocketAddr, method: Method, path: &str) -> Self {
+        AccessLog {
+            request_id,
+            client,
+            method,
+            // The path only, never the query string: queries carry tokens and personal data.
+            path: path.chars().take(512).collect(),
+            route: None,
+            upstream: None,
+            endpoint: None,
+            status: 0,
+            error: None,
+            error_owned: None,
+            attempts: 0,
+            bytes_out: 0,
+            aborted: false,
+            started: Instant::now(),
+        }
+    }
+
+    pub fn add_bytes_out(&mut self, n: usize) {
+        self.bytes_out += n as u64;
+    }
+
+    /// The response was cut off after its head was sent.
+    pub fn mark_aborted(&mut self) {
+        self.aborted = true;
+    }
+
+    fn error_code(&self) -> &str {
+        self.error.or(self.error_owned.as_deref()).unwrap_or("")
+    }
+}
+
+impl Drop for AccessLog {
+    fn drop(&mut self) {
+        let duration_ms = self.started.elapsed().as_secs_f64() * 1000.0;
+        tracing::info!(
+            target: "access",
+            request_id = %self.request_id,
+            client = %self.client.ip(),
+            method = %self.method,
+            path = %self.path,
+            route = self.route.as_deref().unwrap_or(""),
+            upstream = self.upstream.as_deref().unwrap_or(""),
+            endpoint = self.endpoint.as_deref().unwrap_or(""),
+            status = self.status,
+            error = self.error_code(),
+            attempts = self.attempts,
+            bytes_out = self.bytes_out,
+            aborted = self.aborted,
+            duration_ms = (duration_ms * 1000.0).round() / 1000.0,
+        );
+    }
+}

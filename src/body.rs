@@ -1,0 +1,240 @@
+//! Bodies on both sides of the proxy: the client's request body with its size cap, and the
+//! response body, which is either the upstream's stream or a small buffer errgate wrote.
+//!
+//! Success bodies are never buffered: [`ResponseBody::upstream`] hands frames through as they
+//! arrive. An error from the upstream mid-body is returned to hyper, which then aborts the
+//! client connection (HTTP/1: no final chunk; HTTP/2: stream reset), so a client can never
+//! mistake a cut-off transfer for a complete one.
+
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::BodyExt;
+use hyper::body::{Body, Frame, Incoming, SizeHint};
+use pin_project_lite::pin_project;
+use tokio::time::{Instant, Sleep};
+
+use crate::access_log::AccessLog;
+
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// The client sent more than `listener.max_request_body_bytes`.
+#[derive(Debug, thiserror::Error)]
+#[error("request body is larger than {limit} bytes")]
+pub struct BodyTooLarge {
+    pub limit: u64,
+}
+
+/// The client's request body broke (client went away, bad chunking) while we forwarded it.
+#[derive(Debug, thiserror::Error)]
+#[error("reading the client's request body failed")]
+pub struct ClientBodyError(#[source] pub hyper::Error);
+
+/// The upstream sent no body bytes for longer than the idle limit.
+#[derive(Debug, thiserror::Error)]
+#[error("upstream body stalled for {0:?}")]
+pub struct BodyStalled(pub Duration);
+
+pin_project! {
+    /// The client's request body on its way upstream, failing once it passes the limit.
+    pub struct RequestBody {
+        #[pin]
+        inner: Incoming,
+        remaining: u64,
+        limit: u64,
+    }
+}
+
+impl RequestBody {
+    pub fn new(inner: Incoming, limit: u64) -> Self {
+        RequestBody {
+            inner,
+            remaining: limit,
+            limit,
+        }
+    }
+}
+
+impl Body for RequestBody {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        let this = self.project();
+        match ready!(this.inner.poll_frame(cx)) {
+            Some(Ok(frame)) => {
+                if let Some(data) = frame.data_ref() {
+                    let len = data.len() as u64;
+                    if len > *this.remaining {
+                        let limit = *this.limit;
+                        return Poll::Ready(Some(Err(Box::new(BodyTooLarge { limit }))));
+                    }
+                    *this.remaining -= len;
+                }
+                Poll::Ready(Some(Ok(frame)))
+            }
+            Some(Err(e)) => Poll::Ready(Some(Err(Box::new(ClientBodyError(e))))),
+            None => Poll::Ready(None),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+pin_project! {
+    #[project = KindProj]
+    enum Kind {
+        Upstream {
+            #[pin]
+            inner: Incoming,
+            idle: Duration,
+            // Armed only when the upstream makes us wait, so a body that is already
+            // buffered (the common small response) never touches the timer wheel.
+            stall: Option<Pin<Box<Sleep>>>,
+            progressed: bool,
+        },
+        Full { data: Option<Bytes> },
+    }
+}
+
+pin_project! {
+    /// What errgate sends to the client.
+    pub struct ResponseBody {
+        #[pin]
+        kind: Kind,
+        log: Option<AccessLog>,
+    }
+}
+
+impl ResponseBody {
+    /// Streams the upstream's body; fails if it stalls for longer than `idle`.
+    pub fn upstream(inner: Incoming, idle: Duration) -> Self {
+        let kind = Kind::Upstream {
+            inner,
+            idle,
+            stall: None,
+            progressed: false,
+        };
+        ResponseBody { kind, log: None }
+    }
+
+    pub fn full(data: Bytes) -> Self {
+        let data = (!data.is_empty()).then_some(data);
+        ResponseBody {
+            kind: Kind::Full { data },
+            log: None,
+        }
+    }
+
+    pub fn empty() -> Self {
+        Self::full(Bytes::new())
+    }
+
+    /// Attaches the access-log record, written when the body is finished or dropped.
+    pub fn set_log(&mut self, log: AccessLog) {
+        self.log = Some(log);
+    }
+
+    pub fn log_mut(&mut self) -> Option<&mut AccessLog> {
+        self.log.as_mut()
+    }
+}
+
+fn poll_upstream(
+    proj: KindProj<'_>,
+    cx: &mut Context<'_>,
+) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+    let KindProj::Upstream {
+        inner,
+        idle,
+        stall,
+        progressed,
+    } = proj
+    else {
+        return Poll::Ready(None);
+    };
+    match inner.poll_frame(cx) {
+        Poll::Ready(Some(Ok(frame))) => {
+            *progressed = true;
+            Poll::Ready(Some(Ok(frame)))
+        }
+        Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Err(Box::new(e)))),
+        Poll::Ready(None) => Poll::Ready(None),
+        Poll::Pending => {
+            let deadline = Instant::now() + *idle;
+            let timer = stall.get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
+            if std::mem::take(progressed) {
+                timer.as_mut().reset(deadline);
+            }
+            ready!(timer.as_mut().poll(cx));
+            Poll::Ready(Some(Err(Box::new(BodyStalled(*idle)))))
+        }
+    }
+}
+
+impl Body for ResponseBody {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        let this = self.project();
+        let polled = match this.kind.project() {
+            KindProj::Full { data } => Poll::Ready(data.take().map(|d| Ok(Frame::data(d)))),
+            proj => poll_upstream(proj, cx),
+        };
+        if let (Poll::Ready(item), Some(log)) = (&polled, this.log.as_mut()) {
+            match item {
+                Some(Ok(frame)) => log.add_bytes_out(frame.data_ref().map_or(0, |d| d.len())),
+                Some(Err(_)) => log.mark_aborted(),
+                None => {}
+            }
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match &self.kind {
+            Kind::Upstream { inner, .. } => inner.is_end_stream(),
+            Kind::Full { data } => data.is_none(),
+        }
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match &self.kind {
+            Kind::Upstream { inner, .. } => inner.size_hint(),
+            Kind::Full { data } => SizeHint::with_exact(data.as_ref().map_or(0, |d| d.len() as u64)),
+        }
+    }
+}
+
+/// Reads at most `limit` bytes of a body; `Ok(None)` if it is longer.
+pub async fn collect_capped<B>(body: B, limit: usize) -> Result<Option<Bytes>, B::Error>
+where
+    B: Body<Data = Bytes> + Unpin,
+{
+    let mut body = body;
+    let mut buf = bytes::BytesMut::new();
+    while let Some(frame) = body.frame().await {
+        if let Ok(data) = frame?.into_data() {
+            if buf.len() + data.len() > limit {
+                return Ok(None);
+            }
+            buf.extend_from_slice(&data);
+        }
+    }
+    Ok(Some(buf.freeze()))
+}

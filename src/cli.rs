@@ -1,0 +1,140 @@
+//! The command line and the start-up script: parse arguments, load and check the config (exit 78
+//! when it is bad, before binding anything), build the runtime, bind, serve until a signal.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+use tokio::net::TcpListener;
+
+use crate::config::{self, Config};
+use crate::gateway::Gateway;
+use crate::logging::{self, LogFormat};
+use crate::server::{self, Listeners};
+use crate::{demo, shutdown};
+
+/// sysexits.h EX_CONFIG: systemd's `RestartPreventExitStatus=78` stops restart loops on it.
+pub const EXIT_CONFIG: u8 = 78;
+/// The listener could not be bound or the runtime could not start.
+pub const EXIT_START: u8 = 1;
+
+#[derive(Debug, Parser)]
+#[command(name = "errgate", version, about = "A reverse-proxy gateway that turns every failure into one JSON envelope")]
+struct Cli {
+    /// Configuration file [default: config/gateway.toml; config/demo.toml for `demo`].
+    #[arg(long, global = true, env = "ERRGATE_CONFIG")]
+    config: Option<PathBuf>,
+    /// Log format on stdout [default: json; text for `demo`].
+    #[arg(long, global = true, value_enum)]
+    log_format: Option<LogFormat>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Validate the configuration: print `ok` or the errors; exit 0 or 78.
+    Check,
+    /// Start the gateway on the demo config with a built-in misbehaving sample backend.
+    Demo,
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        None => {
+            let path = cli.config.unwrap_or_else(|| config::DEFAULT_CONFIG_PATH.into());
+            serve(&path, cli.log_format.unwrap_or(LogFormat::Json))
+        }
+        Some(Command::Check) => {
+            check(&cli.config.unwrap_or_else(|| config::DEFAULT_CONFIG_PATH.into()))
+        }
+        Some(Command::Demo) => {
+            let path = cli.config.unwrap_or_else(|| demo::DEFAULT_CONFIG.into());
+            logging::init(cli.log_format.unwrap_or(LogFormat::Text));
+            match load(&path) {
+                Ok(config) => with_runtime(config.runtime.worker_threads, demo::run(config)),
+                Err(code) => code,
+            }
+        }
+    }
+}
+
+fn check(path: &Path) -> ExitCode {
+    match load(path) {
+        Ok(_) => {
+            println!("ok");
+            ExitCode::SUCCESS
+        }
+        Err(code) => code,
+    }
+}
+
+/// Loads and fully validates a config (including its CA files); prints the errors on failure.
+pub fn load(path: &Path) -> Result<Config, ExitCode> {
+    let config = config::load(path).map_err(|err| {
+        eprintln!("{err}");
+        ExitCode::from(EXIT_CONFIG)
+    })?;
+    // Building the clients reads `ca_file`s: a bad certificate is a config error too.
+    Gateway::new(config.clone()).map_err(|err| {
+        eprintln!("{}: {err}", path.display());
+        ExitCode::from(EXIT_CONFIG)
+    })?;
+    Ok(config)
+}
+
+fn serve(path: &Path, format: LogFormat) -> ExitCode {
+    let config = match load(path) {
+        Ok(config) => config,
+        Err(code) => return code,
+    };
+    logging::init(format);
+    with_runtime(config.runtime.worker_threads, serve_config(config))
+}
+
+async fn serve_config(config: Config) -> ExitCode {
+    let address = config.listener.address;
+    let public = match TcpListener::bind(address).await {
+        Ok(listener) => listener,
+        Err(err) => {
+            eprintln!("errgate: cannot listen on {address}: {err}");
+            return ExitCode::from(EXIT_START);
+        }
+    };
+    let gateway = match Gateway::new(config) {
+        Ok(gw) => Arc::new(gw),
+        Err(err) => {
+            eprintln!("errgate: {err}");
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    };
+    tracing::info!(%address, version = env!("CARGO_PKG_VERSION"), "errgate listening");
+    match server::run(gateway, Listeners { public }, shutdown::signal()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("errgate: {err}");
+            ExitCode::from(EXIT_START)
+        }
+    }
+}
+
+/// Runs `fut` on a multi-threaded runtime sized by `[runtime] worker_threads`.
+pub fn with_runtime(
+    worker_threads: Option<usize>,
+    fut: impl std::future::Future<Output = ExitCode>,
+) -> ExitCode {
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    builder.enable_all();
+    if let Some(n) = worker_threads {
+        builder.worker_threads(n);
+    }
+    match builder.build() {
+        Ok(runtime) => runtime.block_on(fut),
+        Err(err) => {
+            eprintln!("errgate: cannot start the runtime: {err}");
+            ExitCode::from(EXIT_START)
+        }
+    }
+}

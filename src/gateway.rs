@@ -1,0 +1,58 @@
+//! The running gateway's state, built once from a [`Config`]: the route table, one pooled
+//! client per upstream, and the message catalog. Requests only read it.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use crate::catalog::Catalog;
+use crate::config::{Config, Route};
+use crate::routing::RouteTable;
+use crate::upstream::{ClientError, UpstreamClient};
+
+/// A route with what the request path needs at hand.
+#[derive(Debug)]
+pub struct RouteEntry {
+    pub route: Route,
+    pub name: Arc<str>,
+    pub client: Arc<UpstreamClient>,
+}
+
+#[derive(Debug)]
+pub struct Gateway {
+    pub config: Arc<Config>,
+    pub catalog: Catalog,
+    routes: RouteTable<RouteEntry>,
+}
+
+impl Gateway {
+    pub fn new(config: Config) -> Result<Gateway, ClientError> {
+        let mut clients = HashMap::new();
+        for (name, upstream) in &config.upstreams {
+            let client = UpstreamClient::new(upstream.clone())?;
+            clients.insert(name.clone(), Arc::new(client));
+        }
+        let mut entries = Vec::with_capacity(config.routes.len());
+        for route in &config.routes {
+            // Validation guarantees the upstream exists; a missing one would be a bug.
+            let Some(client) = clients.get(&route.upstream.name) else {
+                continue;
+            };
+            let entry = RouteEntry {
+                name: Arc::from(route.name.as_str()),
+                client: client.clone(),
+                route: route.clone(),
+            };
+            entries.push((route.host.clone(), route.path_prefix.clone(), entry));
+        }
+        Ok(Gateway {
+            config: Arc::new(config),
+            catalog: Catalog::builtin(),
+            routes: RouteTable::new(entries),
+        })
+    }
+
+    /// The route for a normalized path, if any.
+    pub fn route(&self, host: Option<&str>, path: &str) -> Option<&RouteEntry> {
+        self.routes.find(host, path)
+    }
+}

@@ -1,0 +1,218 @@
+//! Header rewriting in both directions: hop-by-hop removal, `X-Forwarded-*`, `Host`, and the
+//! request id that ties a client's request to the upstream's logs and ours.
+
+use std::net::IpAddr;
+
+use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+
+pub static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+pub static X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+pub static X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
+pub static X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
+pub static PROXY_STATUS: HeaderName = HeaderName::from_static("proxy-status");
+static KEEP_ALIVE: HeaderName = HeaderName::from_static("keep-alive");
+static PROXY_CONNECTION: HeaderName = HeaderName::from_static("proxy-connection");
+
+/// Longest client-supplied request id we pass on; longer ones are replaced.
+const MAX_REQUEST_ID: usize = 128;
+
+/// Headers that describe one connection, never the message (RFC 9110 §7.6.1).
+fn fixed_hop_by_hop() -> [&'static HeaderName; 8] {
+    [
+        &header::CONNECTION,
+        &KEEP_ALIVE,
+        &PROXY_CONNECTION,
+        &header::PROXY_AUTHENTICATE,
+        &header::PROXY_AUTHORIZATION,
+        &header::TRAILER,
+        &header::TRANSFER_ENCODING,
+        &header::UPGRADE,
+    ]
+}
+
+/// Removes hop-by-hop headers, first those the `Connection` header nominates.
+pub fn strip_hop_by_hop(headers: &mut HeaderMap) {
+    if headers.contains_key(header::CONNECTION) {
+        // Cloning a HeaderValue is a reference-count bump; collecting an empty rest allocates nothing.
+        let mut values = headers.get_all(header::CONNECTION).iter().cloned();
+        let first = values.next();
+        let rest: Vec<HeaderValue> = values.collect();
+        for value in first.iter().chain(rest.iter()) {
+            remove_nominated(headers, value);
+        }
+    }
+    for name in fixed_hop_by_hop() {
+        headers.remove(name);
+    }
+    // `TE: trailers` is end-to-end in practice (gRPC needs it); any other TE is hop-by-hop.
+    let te_ok = headers
+        .get(header::TE)
+        .is_none_or(|v| v.as_bytes().eq_ignore_ascii_case(b"trailers"));
+    if !te_ok {
+        headers.remove(header::TE);
+    }
+}
+
+fn remove_nominated(headers: &mut HeaderMap, value: &HeaderValue) {
+    let Ok(text) = value.to_str() else { return };
+    for token in text.split(',') {
+        let token = token.trim();
+        if token.is_empty() {
+            continue;
+        }
+        if let Ok(name) = HeaderName::from_bytes(token.as_bytes()) {
+            headers.remove(name);
+        }
+    }
+}
+
+/// True if the request asks for a protocol upgrade (WebSocket).
+pub fn is_upgrade_request(headers: &HeaderMap) -> bool {
+    headers.contains_key(header::UPGRADE)
+        && headers
+            .get_all(header::CONNECTION)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .any(|t| t.trim().eq_ignore_ascii_case("upgrade"))
+}
+
+/// A client's request id if it is sane (visible ASCII, at most 128 bytes).
+pub fn client_request_id(headers: &HeaderMap) -> Option<&HeaderValue> {
+    let value = headers.get(&X_REQUEST_ID)?;
+    let bytes = value.as_bytes();
+    let sane = !bytes.is_empty()
+        && bytes.len() <= MAX_REQUEST_ID
+        && bytes.iter().all(|b| (0x21..=0x7e).contains(b));
+    sane.then_some(value)
+}
+
+/// A fresh random request id: 32 lower-case hex digits.
+pub fn new_request_id() -> HeaderValue {
+    let n = fastrand::u128(..);
+    let mut buf = [0u8; 32];
+    for (i, b) in buf.iter_mut().enumerate() {
+        let nibble = ((n >> (124 - i * 4)) & 0xf) as usize;
+        *b = b"0123456789abcdef"[nibble];
+    }
+    HeaderValue::from_bytes(&buf).unwrap_or(HeaderValue::from_static("0"))
+}
+
+/// What errgate adds to a request before it goes upstream.
+pub struct Forwarded<'a> {
+    pub client_ip: IpAddr,
+    /// The host the client asked for (`Host` or `:authority`).
+    pub host: Option<&'a HeaderValue>,
+    pub request_id: &'a HeaderValue,
+    /// `Host` to send instead of the client's, if the route rewrites it.
+    pub host_override: Option<HeaderValue>,
+}
+
+/// Adds `X-Forwarded-*`, the request id and `Host`; run after [`strip_hop_by_hop`].
+pub fn add_forwarded(headers: &mut HeaderMap, fwd: Forwarded<'_>) {
+    append_forwarded_for(headers, fwd.client_ip);
+    headers.insert(&X_FORWARDED_PROTO, HeaderValue::from_static("http"));
+    if let Some(host) = fwd.host {
+        headers.insert(&X_FORWARDED_HOST, host.clone());
+    }
+    headers.insert(&X_REQUEST_ID, fwd.request_id.clone());
+    match (fwd.host_override, fwd.host) {
+        (Some(h), _) => {
+            headers.insert(header::HOST, h);
+        }
+        // HTTP/2 clients send `:authority`, not `Host`; an HTTP/1 upstream needs `Host`.
+        (None, Some(h)) => {
+            headers.insert(header::HOST, h.clone());
+        }
+        (None, None) => {}
+    }
+}
+
+fn append_forwarded_for(headers: &mut HeaderMap, ip: IpAddr) {
+    let ip = match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4),
+        v4 => v4,
+    };
+    let mut values = headers.get_all(&X_FORWARDED_FOR).iter();
+    let joined = match (values.next(), values.next()) {
+        (None, _) => ip.to_string(),
+        (Some(one), None) => format!("{}, {ip}", String::from_utf8_lossy(one.as_bytes())),
+        (Some(_), Some(_)) => {
+            let all: Vec<_> = headers
+                .get_all(&X_FORWARDED_FOR)
+                .iter()
+                .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+                .collect();
+            format!("{}, {ip}", all.join(", "))
+        }
+    };
+    if let Ok(v) = HeaderValue::from_str(&joined) {
+        headers.insert(&X_FORWARDED_FOR, v);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn map(pairs: &[(&str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.append(HeaderName::from_bytes(k.as_bytes()).unwrap(), HeaderValue::from_str(v).unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn strips_fixed_and_nominated_hop_by_hop() {
+        let mut h = map(&[
+            ("connection", "x-secret, keep-alive"),
+            ("connection", "x-other"),
+            ("x-secret", "1"),
+            ("x-other", "1"),
+            ("keep-alive", "timeout=5"),
+            ("transfer-encoding", "chunked"),
+            ("te", "gzip"),
+            ("x-kept", "1"),
+        ]);
+        strip_hop_by_hop(&mut h);
+        assert_eq!(h.len(), 1, "{h:?}");
+        assert!(h.contains_key("x-kept"));
+    }
+
+    #[test]
+    fn te_trailers_is_kept() {
+        let mut h = map(&[("te", "trailers")]);
+        strip_hop_by_hop(&mut h);
+        assert!(h.contains_key("te"));
+    }
+
+    #[test]
+    fn request_ids_are_validated_and_generated() {
+        assert!(client_request_id(&map(&[("x-request-id", "abc-123")])).is_some());
+        assert!(client_request_id(&map(&[("x-request-id", "a b")])).is_none());
+        assert!(client_request_id(&map(&[("x-request-id", &"a".repeat(129))])).is_none());
+        let id = new_request_id();
+        assert_eq!(id.len(), 32);
+        assert_ne!(id, new_request_id());
+    }
+
+    #[test]
+    fn forwarded_for_appends() {
+        let mut h = map(&[("x-forwarded-for", "1.1.1.1"), ("host", "api.example")]);
+        let host = h.get("host").cloned();
+        let id = HeaderValue::from_static("rid");
+        let fwd = Forwarded {
+            client_ip: "10.0.0.9".parse().unwrap(),
+            host: host.as_ref(),
+            request_id: &id,
+            host_override: None,
+        };
+        add_forwarded(&mut h, fwd);
+        assert_eq!(h["x-forwarded-for"], "1.1.1.1, 10.0.0.9");
+        assert_eq!(h["x-forwarded-host"], "api.example");
+        assert_eq!(h["x-forwarded-proto"], "http");
+        assert_eq!(h["x-request-id"], "rid");
+        assert_eq!(h["host"], "api.example");
+    }
+}

@@ -1,0 +1,5 @@
+//! The `errgate` binary: everything lives in the library; this only hands over the exit code.
+
+fn main() -> std::process::ExitCode {
+    errgate::cli::main()
+}

@@ -1,0 +1,167 @@
+//! The connection pool for one upstream: hyper-util's pooled client over plain TCP or rustls,
+//! and the choice of endpoint for each attempt.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use http::{Request, Response, Uri};
+use hyper::body::Incoming;
+use hyper_rustls::HttpsConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::{TokioExecutor, TokioTimer};
+use rustls::RootCertStore;
+use rustls::pki_types::CertificateDer;
+use rustls::pki_types::pem::PemObject;
+
+use crate::body::RequestBody;
+use crate::config::{Endpoint, Upstream};
+
+/// Why an upstream's client could not be built (bad `ca_file`, TLS set-up).
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error("upstreams.{upstream}.ca_file: cannot read {path}")]
+    CaFile {
+        upstream: String,
+        path: String,
+        #[source]
+        source: rustls::pki_types::pem::Error,
+    },
+    #[error("upstreams.{upstream}.ca_file: {path} holds no usable certificate")]
+    CaEmpty { upstream: String, path: String },
+    #[error("upstreams.{upstream}: TLS set-up failed")]
+    Tls {
+        upstream: String,
+        #[source]
+        source: rustls::Error,
+    },
+}
+
+type Connector = HttpsConnector<HttpConnector>;
+
+/// One upstream's pool and endpoint rotation, shared by every route that uses it.
+pub struct UpstreamClient {
+    pub config: Arc<Upstream>,
+    pub name: Arc<str>,
+    /// Endpoint labels (`scheme://authority`) for logs and metrics, built once.
+    pub endpoint_labels: Vec<Arc<str>>,
+    client: Client<Connector, RequestBody>,
+    next: AtomicUsize,
+}
+
+impl std::fmt::Debug for UpstreamClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UpstreamClient").field("name", &self.name).finish()
+    }
+}
+
+impl UpstreamClient {
+    pub fn new(config: Arc<Upstream>) -> Result<Self, ClientError> {
+        let connector = connector(&config)?;
+        // Without `pool_timer` hyper-util never expires idle connections, and a backend that
+        // closes them first makes us reuse dead sockets.
+        let client = Client::builder(TokioExecutor::new())
+            .pool_timer(TokioTimer::new())
+            .timer(TokioTimer::new())
+            .pool_idle_timeout(config.pool_idle_timeout)
+            .pool_max_idle_per_host(config.pool_max_idle_per_host)
+            .build(connector);
+        let endpoint_labels = config
+            .endpoints
+            .iter()
+            .map(|e| Arc::from(format!("{}://{}", e.scheme, e.authority)))
+            .collect();
+        Ok(UpstreamClient {
+            name: Arc::from(config.name.as_str()),
+            endpoint_labels,
+            config,
+            client,
+            next: AtomicUsize::new(0),
+        })
+    }
+
+    /// Round robin over the endpoints; returns the index.
+    pub fn pick(&self) -> usize {
+        let n = self.config.endpoints.len();
+        if n <= 1 {
+            return 0;
+        }
+        self.next.fetch_add(1, Ordering::Relaxed) % n
+    }
+
+    pub fn endpoint(&self, index: usize) -> &Endpoint {
+        &self.config.endpoints[index % self.config.endpoints.len()]
+    }
+
+    /// The absolute URI for `path_and_query` on endpoint `index`.
+    pub fn uri(&self, index: usize, path_and_query: String) -> Result<Uri, http::Error> {
+        let ep = self.endpoint(index);
+        Uri::builder()
+            .scheme(ep.scheme.clone())
+            .authority(ep.authority.clone())
+            .path_and_query(path_and_query)
+            .build()
+    }
+
+    pub async fn send(
+        &self,
+        req: Request<RequestBody>,
+    ) -> Result<Response<Incoming>, hyper_util::client::legacy::Error> {
+        self.client.request(req).await
+    }
+}
+
+fn connector(config: &Upstream) -> Result<Connector, ClientError> {
+    let mut http = HttpConnector::new();
+    http.enforce_http(false);
+    http.set_nodelay(true);
+    http.set_connect_timeout(Some(config.connect_timeout));
+    let tls = tls_config(config)?;
+    Ok(hyper_rustls::HttpsConnectorBuilder::new()
+        .with_tls_config(tls)
+        .https_or_http()
+        .enable_http1()
+        .enable_http2()
+        .wrap_connector(http))
+}
+
+fn tls_config(config: &Upstream) -> Result<rustls::ClientConfig, ClientError> {
+    let mut roots = RootCertStore::empty();
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    if let Some(path) = &config.ca_file {
+        add_ca_file(&mut roots, &config.name, path)?;
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let tls_err = |source| ClientError::Tls {
+        upstream: config.name.clone(),
+        source,
+    };
+    Ok(rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(tls_err)?
+        .with_root_certificates(roots)
+        .with_no_client_auth())
+}
+
+fn add_ca_file(roots: &mut RootCertStore, upstream: &str, path: &Path) -> Result<(), ClientError> {
+    let shown = path.display().to_string();
+    let certs = CertificateDer::pem_file_iter(path).map_err(|source| ClientError::CaFile {
+        upstream: upstream.to_string(),
+        path: shown.clone(),
+        source,
+    })?;
+    let mut added = 0;
+    for cert in certs.flatten() {
+        if roots.add(cert).is_ok() {
+            added += 1;
+        }
+    }
+    if added == 0 {
+        return Err(ClientError::CaEmpty {
+            upstream: upstream.to_string(),
+            path: shown,
+        });
+    }
+    Ok(())
+}
