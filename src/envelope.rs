@@ -1,0 +1,284 @@
+//! The failure envelope `{"success":false,"message":…,"error":…}` and the responses that carry
+//! it, including errgate's own failures (DESIGN §2) with their RFC 9209 `Proxy-Status`.
+//!
+//! The body is written by hand rather than through a serde struct: the contract fixes the key
+//! order, and three keys do not justify a derive plus a fallible serializer on the error path.
+
+use std::borrow::Cow;
+
+use bytes::Bytes;
+use http::header::{CACHE_CONTROL, CONTENT_LANGUAGE, CONTENT_LENGTH, CONTENT_TYPE};
+use http::{HeaderMap, HeaderName, HeaderValue, Response, StatusCode};
+
+use crate::catalog::Catalog;
+use crate::codes;
+
+/// Longest `message`, in characters (DESIGN §1).
+pub const MAX_MESSAGE_CHARS: usize = 300;
+
+pub const CONTENT_TYPE_JSON: &str = "application/json; charset=utf-8";
+
+pub static PROXY_STATUS: HeaderName = HeaderName::from_static("proxy-status");
+
+/// The `Proxy-Status` member name errgate reports itself as.
+pub const PROXY_NAME: &str = "errgate";
+
+const ELLIPSIS: char = '…';
+
+/// A word-boundary cut that would throw away more than this share of the allowed length is
+/// worse than a hard cut (one huge token after a short prefix), so below it we cut hard.
+const MIN_WORD_CUT_CHARS: usize = MAX_MESSAGE_CHARS * 2 / 3;
+
+/// What varies between envelope responses besides status, code and message.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct EnvelopeOpts<'a> {
+    /// Set when the message came from the catalog; upstream messages are not labelled.
+    pub content_language: Option<&'a str>,
+    /// An RFC 9209 error type, e.g. `connection_timeout`, for failures errgate generated.
+    pub proxy_status: Option<&'a str>,
+    /// A `HEAD` request: same headers, including the would-be `Content-Length`, no body.
+    pub head: bool,
+}
+
+/// `msg` cut to [`MAX_MESSAGE_CHARS`] characters, at a word boundary when one is near, with `…`
+/// appended. Cuts between `char`s, so a combining mark may lose its base character.
+pub fn truncate_message(msg: &str) -> Cow<'_, str> {
+    if msg.char_indices().nth(MAX_MESSAGE_CHARS).is_none() {
+        return Cow::Borrowed(msg);
+    }
+    // Keep one character of room for the ellipsis.
+    let keep = MAX_MESSAGE_CHARS - 1;
+    let end = msg.char_indices().nth(keep).map_or(msg.len(), |(i, _)| i);
+    let (head, rest) = msg.split_at(end);
+    let cut = if rest.starts_with(char::is_whitespace) {
+        head
+    } else {
+        head.rfind(char::is_whitespace)
+            .map(|i| &head[..i])
+            .filter(|word_cut| word_cut.chars().count() >= MIN_WORD_CUT_CHARS)
+            .unwrap_or(head)
+    };
+    let cut = cut.trim_end_matches(|c: char| c.is_whitespace() || matches!(c, ',' | ';' | ':'));
+    let mut out = String::with_capacity(cut.len() + ELLIPSIS.len_utf8());
+    out.push_str(cut);
+    out.push(ELLIPSIS);
+    Cow::Owned(out)
+}
+
+/// The envelope body; `message` is truncated here so no caller can exceed the limit.
+pub fn body(code: &str, message: &str) -> Bytes {
+    let message = truncate_message(message);
+    let mut out = Vec::with_capacity(message.len() + code.len() + 48);
+    out.extend_from_slice(br#"{"success":false,"message":"#);
+    push_json_string(&mut out, &message);
+    out.extend_from_slice(br#","error":"#);
+    push_json_string(&mut out, code);
+    out.push(b'}');
+    Bytes::from(out)
+}
+
+fn push_json_string(out: &mut Vec<u8>, s: &str) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.push(b'"');
+    let mut utf8 = [0u8; 4];
+    for c in s.chars() {
+        match c {
+            '"' => out.extend_from_slice(br#"\""#),
+            '\\' => out.extend_from_slice(br"\\"),
+            '\n' => out.extend_from_slice(br"\n"),
+            '\r' => out.extend_from_slice(br"\r"),
+            '\t' => out.extend_from_slice(br"\t"),
+            // Legal in JSON but not in JavaScript source; escaped for clients that eval/embed.
+            '\u{2028}' => out.extend_from_slice(br"\u2028"),
+            '\u{2029}' => out.extend_from_slice(br"\u2029"),
+            c if c < ' ' => {
+                let b = c as usize;
+                out.extend_from_slice(br"\u00");
+                out.extend_from_slice(&[HEX[b >> 4], HEX[b & 0xf]]);
+            }
+            c => out.extend_from_slice(c.encode_utf8(&mut utf8).as_bytes()),
+        }
+    }
+    out.push(b'"');
+}
+
+/// A complete envelope response with the contract's headers.
+pub fn response(
+    status: StatusCode,
+    code: &str,
+    message: &str,
+    opts: &EnvelopeOpts<'_>,
+) -> Response<Bytes> {
+    let body = body(code, message);
+    let mut headers = HeaderMap::with_capacity(5);
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE_JSON));
+    headers.insert(CONTENT_LENGTH, HeaderValue::from(body.len()));
+    // An error is about this request only; a cached 503 would outlive the outage.
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if let Some(lang) = opts
+        .content_language
+        .and_then(|l| HeaderValue::from_str(l).ok())
+    {
+        headers.insert(CONTENT_LANGUAGE, lang);
+    }
+    if let Some(value) = opts.proxy_status.and_then(proxy_status_value) {
+        headers.insert(PROXY_STATUS.clone(), value);
+    }
+    let mut response = Response::new(if opts.head { Bytes::new() } else { body });
+    *response.status_mut() = status;
+    *response.headers_mut() = headers;
+    response
+}
+
+/// `errgate; error=<type>`; `None` for a type that is not a plain token, since splicing it
+/// into a structured field could forge parameters.
+fn proxy_status_value(error_type: &str) -> Option<HeaderValue> {
+    let is_token = !error_type.is_empty()
+        && error_type
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    let value = format!("{PROXY_NAME}; error={error_type}");
+    is_token
+        .then(|| HeaderValue::try_from(value).ok())
+        .flatten()
+}
+
+/// The failures errgate generates itself; DESIGN §2 fixes status and code, RFC 9209 §2.3 the
+/// `Proxy-Status` error type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum OwnFailure {
+    /// No route matches the request.
+    RouteNotFound,
+    /// Every attempt's connection was refused.
+    UpstreamRefused,
+    /// No route to the upstream's address.
+    UpstreamUnreachable,
+    /// The upstream's host name did not resolve.
+    UpstreamDnsError,
+    /// The TLS handshake with the upstream failed.
+    UpstreamTlsError,
+    /// Every attempt hit `connect_timeout`; the route deadline had not passed.
+    ConnectTimeout,
+    /// The upstream closed or reset the connection before a complete response head.
+    UpstreamReset,
+    /// The upstream's response head ended early (EOF inside the head).
+    UpstreamIncompleteHead,
+    /// The upstream sent an invalid response head.
+    UpstreamProtocolError,
+    /// The route deadline (or every attempt's `try_timeout`) passed before a response head.
+    UpstreamTimeout,
+    /// Every endpoint is ejected or its circuit is open.
+    NoHealthyEndpoint,
+    /// The concurrency limit was reached and the request was shed.
+    Overloaded,
+    /// The request body is over `max_request_body_bytes`.
+    PayloadTooLarge,
+    /// The request is malformed.
+    BadRequest,
+    /// The client was too slow sending its request head.
+    RequestHeadTimeout,
+}
+
+impl OwnFailure {
+    pub const ALL: [OwnFailure; 15] = [
+        Self::RouteNotFound,
+        Self::UpstreamRefused,
+        Self::UpstreamUnreachable,
+        Self::UpstreamDnsError,
+        Self::UpstreamTlsError,
+        Self::ConnectTimeout,
+        Self::UpstreamReset,
+        Self::UpstreamIncompleteHead,
+        Self::UpstreamProtocolError,
+        Self::UpstreamTimeout,
+        Self::NoHealthyEndpoint,
+        Self::Overloaded,
+        Self::PayloadTooLarge,
+        Self::BadRequest,
+        Self::RequestHeadTimeout,
+    ];
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::RouteNotFound => StatusCode::NOT_FOUND,
+            Self::UpstreamRefused
+            | Self::UpstreamUnreachable
+            | Self::UpstreamDnsError
+            | Self::UpstreamTlsError
+            | Self::ConnectTimeout
+            | Self::UpstreamReset
+            | Self::UpstreamIncompleteHead
+            | Self::UpstreamProtocolError => StatusCode::BAD_GATEWAY,
+            Self::UpstreamTimeout => StatusCode::GATEWAY_TIMEOUT,
+            Self::NoHealthyEndpoint | Self::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
+            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::BadRequest => StatusCode::BAD_REQUEST,
+            Self::RequestHeadTimeout => StatusCode::REQUEST_TIMEOUT,
+        }
+    }
+
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::RouteNotFound => codes::ROUTE_NOT_FOUND,
+            Self::UpstreamRefused
+            | Self::UpstreamUnreachable
+            | Self::UpstreamDnsError
+            | Self::UpstreamTlsError
+            | Self::ConnectTimeout
+            | Self::NoHealthyEndpoint => codes::UPSTREAM_UNAVAILABLE,
+            Self::UpstreamReset | Self::UpstreamIncompleteHead | Self::UpstreamProtocolError => {
+                codes::BAD_GATEWAY
+            }
+            Self::UpstreamTimeout => codes::UPSTREAM_TIMEOUT,
+            Self::Overloaded => codes::OVERLOADED,
+            Self::PayloadTooLarge => codes::PAYLOAD_TOO_LARGE,
+            Self::BadRequest => codes::BAD_REQUEST,
+            Self::RequestHeadTimeout => codes::REQUEST_TIMEOUT,
+        }
+    }
+
+    /// The RFC 9209 §2.3 proxy error type for `Proxy-Status`.
+    pub fn proxy_status(&self) -> &'static str {
+        match self {
+            Self::RouteNotFound => "destination_not_found",
+            Self::UpstreamRefused => "connection_refused",
+            Self::UpstreamUnreachable => "destination_ip_unroutable",
+            Self::UpstreamDnsError => "dns_error",
+            Self::UpstreamTlsError => "tls_protocol_error",
+            Self::ConnectTimeout => "connection_timeout",
+            Self::UpstreamReset => "connection_terminated",
+            Self::UpstreamIncompleteHead => "http_response_incomplete",
+            Self::UpstreamProtocolError => "http_protocol_error",
+            Self::UpstreamTimeout => "http_response_timeout",
+            Self::NoHealthyEndpoint => "destination_unavailable",
+            Self::Overloaded => "connection_limit_reached",
+            // A 4xx generated on the origin's behalf.
+            Self::PayloadTooLarge | Self::BadRequest | Self::RequestHeadTimeout => {
+                "http_request_error"
+            }
+        }
+    }
+
+    /// The envelope for this failure with the catalog message in `lang` (see
+    /// [`Catalog::message`]); `Content-Language` names the language actually used.
+    pub fn response(
+        &self,
+        catalog: &Catalog,
+        lang: &str,
+        default_lang: &str,
+        head: bool,
+    ) -> Response<Bytes> {
+        let (status, code) = (self.status(), self.code());
+        let message = catalog.message(code, status.as_u16(), lang, default_lang);
+        let opts = EnvelopeOpts {
+            content_language: Some(message.lang),
+            proxy_status: Some(self.proxy_status()),
+            head,
+        };
+        response(status, code, message.text, &opts)
+    }
+}
+
+#[cfg(test)]
+#[path = "envelope_tests.rs"]
+mod tests;
