@@ -37,6 +37,8 @@ pub const DEFAULT_RETRY_MAX_BODY: u64 = 64 * 1024;
 pub const DEFAULT_BUDGET_PERCENT: f64 = 20.0;
 pub const DEFAULT_BUDGET_MIN_PER_SECOND: u32 = 10;
 pub const DEFAULT_IDEMPOTENCY_HEADER: &str = "idempotency-key";
+/// Key of [`ErrorMapping::message`] for a text meant for every language (`message = "..."`).
+pub const ANY_LANGUAGE: &str = "*";
 
 /// The whole gateway configuration, after validation.
 #[derive(Debug, Clone)]
@@ -166,6 +168,6 @@ pub struct ErrorMapping {
     /// Matches the upstream's (already converted) code.
     pub upstream_error: Option<String>,
     pub error: Option<String>,
-    /// Language tag → message.
+    /// Lower-case primary language tag (or [`ANY_LANGUAGE`]) → message.
     pub message: BTreeMap<String, String>,
 }

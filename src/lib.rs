@@ -4,3 +4,11 @@
 //! - `config`: the validated, typed configuration; `config_file`: TOML + env → `config`.
 //! - `catalog`: built-in `en`/`es` messages per error code; `locale`: `Accept-Language`.
 //! - `envelope`: the `{"success":false,...}` body and errgate's own failure responses.
+
+pub mod config;
+pub mod config_file;
+mod config_raw;
+mod config_retry;
+mod config_routes;
+mod config_validate;
+mod duration;
