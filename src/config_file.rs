@@ -127,9 +127,9 @@ fn load_text(
     env: EnvOverrides,
 ) -> Result<Config, ConfigError> {
     let origin = source.display().to_string();
-    let raw = deserialize(text, Some(&env)).map_err(|err| {
+    let raw = deserialize(text, &env.vars).map_err(|err| {
         // Re-reading without the environment tells whether the file or a variable is at fault.
-        let file_is_fine = !env.vars.is_empty() && deserialize(text, None).is_ok();
+        let file_is_fine = !env.vars.is_empty() && deserialize(text, &EnvVars::new()).is_ok();
         let problem = if file_is_fine {
             from_config_error(err, text, |key| env.origin_under(key))
         } else {
@@ -146,9 +146,11 @@ fn load_text(
     validate(raw, &context)
 }
 
-fn deserialize(text: &str, env: Option<&EnvOverrides>) -> Result<RawConfig, config::ConfigError> {
+type EnvVars = config::Map<String, String>;
+
+fn deserialize(text: &str, env: &EnvVars) -> Result<RawConfig, config::ConfigError> {
     let mut builder = config::Config::builder().add_source(File::from_str(text, FileFormat::Toml));
-    if let Some(env) = env.filter(|env| !env.vars.is_empty()) {
+    if !env.is_empty() {
         let mut layer = Environment::with_prefix(ENV_PREFIX)
             .prefix_separator("_")
             .separator("__")
@@ -157,21 +159,21 @@ fn deserialize(text: &str, env: Option<&EnvOverrides>) -> Result<RawConfig, conf
         for key in ENV_LIST_KEYS {
             layer = layer.with_list_parse_key(key);
         }
-        builder = builder.add_source(layer.source(Some(env.vars.clone())));
+        builder = builder.add_source(layer.source(Some(env.clone())));
     }
     builder.build()?.try_deserialize()
 }
 
 /// The `ERRGATE_*__*` variables that are config keys, and which dotted key each one sets.
 struct EnvOverrides {
-    vars: config::Map<String, String>,
+    vars: EnvVars,
     /// Dotted key (as the `config` crate spells it: lower-case) → variable name.
     keys: BTreeMap<String, String>,
 }
 
 impl EnvOverrides {
     fn new(env: impl IntoIterator<Item = (String, String)>) -> Self {
-        let mut vars = config::Map::new();
+        let mut vars = EnvVars::new();
         let mut keys = BTreeMap::new();
         for (name, value) in env {
             if let Some(key) = env_key(&name) {

@@ -35,35 +35,18 @@ pub(crate) fn resolve_retry(
     p: &mut Problems,
 ) -> Retry {
     let field = |name: &str| format!("{key}.{name}");
-    let attempts = match raw.attempts {
-        None => inherited.attempts,
-        Some(n) => match u32::try_from(n) {
-            Ok(n) if (1..=MAX_ATTEMPTS).contains(&i64::from(n)) => n,
-            _ => {
-                let reason =
-                    format!("must be between 1 and {MAX_ATTEMPTS} (1 disables retries), got {n}");
-                p.push(&field("attempts"), reason);
-                inherited.attempts
-            }
-        },
-    };
+    let attempts = raw
+        .attempts
+        .and_then(|n| p.ok(&field("attempts"), check_attempts(n)));
     let on = match raw.on.as_deref() {
         None => inherited.on.clone(),
         Some(list) => retry_on(list, &field("on"), p),
     };
-    let budget_percent = match raw.budget_percent {
-        None => inherited.budget_percent,
-        Some(v) if (0.0..=100.0).contains(&v) => v,
-        Some(v) => {
-            p.push(
-                &field("budget_percent"),
-                format!("must be between 0 and 100, got {v}"),
-            );
-            inherited.budget_percent
-        }
-    };
+    let budget_percent = raw.budget_percent;
+    let budget_percent =
+        budget_percent.and_then(|v| p.ok(&field("budget_percent"), check_percent(v)));
     let retry = Retry {
-        attempts,
+        attempts: attempts.unwrap_or(inherited.attempts),
         on,
         backoff_base: p.duration(
             raw.backoff_base.as_deref(),
@@ -81,22 +64,44 @@ pub(crate) fn resolve_retry(
             inherited.retry_after_max,
         ),
         max_body_bytes: raw.max_body_bytes.unwrap_or(inherited.max_body_bytes),
-        budget_percent,
+        budget_percent: budget_percent.unwrap_or(inherited.budget_percent),
         budget_min_per_second: raw
             .budget_min_per_second
             .unwrap_or(inherited.budget_min_per_second),
         idempotency_header: idempotency_header(raw, inherited, &field("idempotency_header"), p),
     };
     // Checked only where one of the two is set, so a bad pair in [defaults] is reported once.
-    let backoff_set_here = raw.backoff_base.is_some() || raw.backoff_max.is_some();
-    if backoff_set_here && retry.backoff_base > retry.backoff_max {
-        let reason = format!(
-            "backoff_base ({:?}) must not exceed backoff_max ({:?})",
-            retry.backoff_base, retry.backoff_max
-        );
-        p.push(&field("backoff_base"), reason);
+    if raw.backoff_base.is_some() || raw.backoff_max.is_some() {
+        p.ok(&field("backoff_base"), check_backoff(&retry));
     }
     retry
+}
+
+fn check_attempts(n: i64) -> Result<u32, String> {
+    match u32::try_from(n) {
+        Ok(n) if (1..=MAX_ATTEMPTS).contains(&i64::from(n)) => Ok(n),
+        _ => Err(format!(
+            "must be between 1 and {MAX_ATTEMPTS} (1 disables retries), got {n}"
+        )),
+    }
+}
+
+fn check_percent(v: f64) -> Result<f64, String> {
+    if (0.0..=100.0).contains(&v) {
+        Ok(v)
+    } else {
+        Err(format!("must be between 0 and 100, got {v}"))
+    }
+}
+
+fn check_backoff(retry: &Retry) -> Result<(), String> {
+    if retry.backoff_base <= retry.backoff_max {
+        return Ok(());
+    }
+    Err(format!(
+        "backoff_base ({:?}) must not exceed backoff_max ({:?})",
+        retry.backoff_base, retry.backoff_max
+    ))
 }
 
 fn retry_on(list: &[RawRetryOn], key: &str, p: &mut Problems) -> Vec<RetryOn> {

@@ -264,3 +264,26 @@ fn all_problems_are_reported_together() {
         "{message}"
     );
 }
+
+#[test]
+fn an_unusable_route_still_reports_its_other_problems() {
+    let text = format!("{UPSTREAM}{ROUTE}[[routes.errors]]\nstatus = 700\nerror = \"X\"\n");
+    let err = from_toml_str(&text.replace("upstream = \"trips\"", "upstream = \"nope\""))
+        .expect_err("rejected");
+    let message = err.to_string();
+    assert!(
+        message.contains("routes[0].upstream: unknown upstream"),
+        "{message}"
+    );
+    assert!(
+        message.contains("routes[0].errors[0].status: must be an HTTP status"),
+        "{message}"
+    );
+}
+
+#[test]
+fn wrong_type_inside_a_route_names_the_field() {
+    let text = with_route("host_rewrite = 3");
+    let reason = "expected a boolean or a host name";
+    assert_rejected("host_rewrite", &text, "routes[0].host_rewrite", reason);
+}
