@@ -2,6 +2,8 @@
 //!
 //! # Layout
 //! - `config`: the validated, typed configuration; `config_file`: TOML + env → `config`.
+//!   Behind it: `config_raw` (file structs), `config_validate`, `config_routes`,
+//!   `config_retry` (checks and defaults), `duration` (`"250ms"` strings).
 //! - `catalog`: built-in `en`/`es` messages per error code; `locale`: `Accept-Language`.
 //! - `envelope`: the `{"success":false,...}` body and errgate's own failure responses.
 
