@@ -18,7 +18,6 @@ pub const DEFAULT_CONFIG_PATH: &str = "config/gateway.toml";
 pub const DEFAULT_LISTEN: &str = "0.0.0.0:8080";
 pub const DEFAULT_ADMIN: &str = "127.0.0.1:9901";
 pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
-pub const DEFAULT_KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(75);
 pub const DEFAULT_DRAIN_TIMEOUT: Duration = Duration::from_secs(20);
 pub const DEFAULT_MAX_REQUEST_BODY: u64 = 10 * 1024 * 1024;
 pub const DEFAULT_MAX_CONNECTIONS: usize = 100_000;
@@ -37,6 +36,8 @@ pub const DEFAULT_RETRY_MAX_BODY: u64 = 64 * 1024;
 pub const DEFAULT_BUDGET_PERCENT: f64 = 20.0;
 pub const DEFAULT_BUDGET_MIN_PER_SECOND: u32 = 10;
 pub const DEFAULT_IDEMPOTENCY_HEADER: &str = "idempotency-key";
+/// Key of [`ErrorMapping::message`] for a text meant for every language (`message = "..."`).
+pub const ANY_LANGUAGE: &str = "*";
 
 /// The whole gateway configuration, after validation.
 #[derive(Debug, Clone)]
@@ -54,10 +55,9 @@ pub struct Config {
 #[derive(Debug, Clone)]
 pub struct Listener {
     pub address: SocketAddr,
-    /// Time a client has to send a complete request head.
+    /// Time a client has to send a complete request head; in hyper it also bounds the idle
+    /// wait for the next request on a keep-alive connection.
     pub header_read_timeout: Duration,
-    /// How long an idle keep-alive client connection is kept.
-    pub keepalive_timeout: Duration,
     pub max_request_body_bytes: u64,
     /// How long in-flight requests may run after SIGTERM/SIGINT.
     pub drain_timeout: Duration,
@@ -166,6 +166,6 @@ pub struct ErrorMapping {
     /// Matches the upstream's (already converted) code.
     pub upstream_error: Option<String>,
     pub error: Option<String>,
-    /// Language tag → message.
+    /// Lower-case primary language tag (or [`ANY_LANGUAGE`]) → message.
     pub message: BTreeMap<String, String>,
 }

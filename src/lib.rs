@@ -3,6 +3,8 @@
 //! # Layout
 //! - `cli`: the command line and start-up; `shutdown`: signals; `logging`: log set-up.
 //! - `config`: the validated, typed configuration; `config_file`: TOML + env → `config`.
+//!   Behind it: `config_raw` (file structs), `config_validate`, `config_routes`,
+//!   `config_retry` (checks and defaults), `duration` (`"250ms"` strings).
 //! - `server`: the public listener, connection limits, drain.
 //! - `gateway`: the running state built from a config (routes, upstream clients, catalog).
 //! - `proxy`: one request's path, top to bottom; `upgrade`: WebSocket relay.
@@ -23,7 +25,12 @@ pub mod cli;
 pub mod codes;
 pub mod config;
 pub mod config_file;
+mod config_raw;
+mod config_retry;
+mod config_routes;
+mod config_validate;
 pub mod demo;
+mod duration;
 pub mod envelope;
 pub mod error;
 pub mod gateway;
