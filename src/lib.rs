@@ -4,3 +4,8 @@
 //! - `config`: the validated, typed configuration; `config_file`: TOML + env → `config`.
 //! - `catalog`: built-in `en`/`es` messages per error code; `locale`: `Accept-Language`.
 //! - `envelope`: the `{"success":false,...}` body and errgate's own failure responses.
+//! - `detect`: recognises an upstream error body's format and extracts its message and code.
+//! - `code_convert`: upstream codes → UPPER_SNAKE, gRPC names, status-derived codes.
+
+pub mod code_convert;
+pub mod detect;
