@@ -7,10 +7,12 @@
 //! whenever it is unambiguous.
 
 mod json;
+mod sniff;
 #[cfg(test)]
 mod tests;
 
 use crate::code_convert::{is_reason_phrase, status_derived_code};
+use sniff::{Media, looks_binary, markup_format};
 
 /// The recognised shape of an upstream error body; also the `format` metric label.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -119,8 +121,6 @@ impl Extracted {
 const MAX_PLAIN_TEXT_CHARS: usize = 1000;
 /// Most lines a plain-text message may span; more is a dump (a stack trace, a listing).
 const MAX_PLAIN_TEXT_LINES: usize = 5;
-/// Characters inspected by the binary sniff, as `file(1)` looks only at the start.
-const SNIFF_CHARS: usize = 1024;
 
 /// Recognises the format of an upstream error body and extracts its message and code.
 pub fn extract(status: u16, content_type: Option<&str>, body: &str) -> Extracted {
@@ -144,146 +144,22 @@ pub fn extract(status: u16, content_type: Option<&str>, body: &str) -> Extracted
     plain_text(media, body)
 }
 
-/// The declared media type, reduced to what detection cares about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Media {
-    Absent,
-    Json,
-    Problem,
-    JsonApi,
-    Html,
-    Xml,
-    Text,
-    Binary,
-    Other,
-}
-
-impl Media {
-    fn parse(content_type: Option<&str>) -> Media {
-        let Some(raw) = content_type else {
-            return Media::Absent;
-        };
-        let essence = raw.split_once(';').map_or(raw, |(e, _)| e);
-        let essence = essence.trim().to_ascii_lowercase();
-        match essence.as_str() {
-            "" => Media::Absent,
-            "application/problem+json" => Media::Problem,
-            "application/vnd.api+json" => Media::JsonApi,
-            "application/json" | "text/json" | "text/x-json" | "application/x-json" => Media::Json,
-            "text/html" | "application/xhtml+xml" => Media::Html,
-            "application/xml" | "text/xml" => Media::Xml,
-            e if e.ends_with("+json") => Media::Json,
-            e if e.ends_with("+xml") => Media::Xml,
-            e if e.starts_with("text/") => Media::Text,
-            e if is_binary_media(e) => Media::Binary,
-            _ => Media::Other,
-        }
-    }
-
-    fn is_json(self) -> bool {
-        matches!(self, Media::Json | Media::Problem | Media::JsonApi)
-    }
-}
-
-fn is_binary_media(essence: &str) -> bool {
-    const PREFIXES: [&str; 5] = ["image/", "audio/", "video/", "font/", "application/grpc"];
-    const EXACT: [&str; 8] = [
-        "application/octet-stream",
-        "application/pdf",
-        "application/zip",
-        "application/gzip",
-        "application/x-gzip",
-        "application/protobuf",
-        "application/x-protobuf",
-        "application/msgpack",
-    ];
-    PREFIXES.iter().any(|p| essence.starts_with(p)) || EXACT.contains(&essence)
-}
-
-/// NUL bytes, or ≥ 5 % replacement/control characters (what lossy decoding leaves of binary).
-fn looks_binary(body: &str) -> bool {
-    let mut total = 0usize;
-    let mut bad = 0usize;
-    for c in body.chars().take(SNIFF_CHARS) {
-        if c == '\0' {
-            return true;
-        }
-        total += 1;
-        if c == '\u{fffd}' || (c.is_control() && !matches!(c, '\t' | '\n' | '\r' | '\x0c')) {
-            bad += 1;
-        }
-    }
-    bad > 0 && bad * 20 >= total
-}
-
 /// Parses the body as JSON when it looks like JSON, whatever the declared type says.
 fn try_json(status: u16, media: Media, body: &str) -> Option<Extracted> {
     let first = body.chars().next()?;
-    let looks_json = matches!(first, '{' | '[') || (first == '"' && media.is_json());
-    if !looks_json {
+    if !matches!(first, '{' | '[') && !media.is_json() {
         return None;
     }
     match serde_json::from_str::<serde_json::Value>(body) {
         Ok(value) => Some(json::extract_value(status, media, &value)),
-        // A broken object is a truncated or invalid JSON body; its text is not a message.
-        Err(_) if first == '{' || media.is_json() => Some(Extracted::bare(Format::Unrecognized)),
-        // "[ERROR] db down" is text that merely starts with a bracket.
+        // A broken object or declared array is truncated or invalid JSON: not a message.
+        Err(_) if first == '{' || (first == '[' && media.is_json()) => {
+            Some(Extracted::bare(Format::Unrecognized))
+        }
+        // "[ERROR] db down" is text that merely starts with a bracket, and JSON-labelled
+        // plain text is still plain text.
         Err(_) => None,
     }
-}
-
-/// HTML or XML, by declared type (when the body has markup) or by the body's first tag.
-fn markup_format(media: Media, body: &str) -> Option<Format> {
-    // Express's `res.send("User not found")` declares text/html for a plain string.
-    let has_markup = body.contains('<');
-    match media {
-        Media::Html if has_markup => return Some(Format::Html),
-        Media::Xml if has_markup => return Some(Format::Xml),
-        _ => {}
-    }
-    if !body.starts_with('<') {
-        return None;
-    }
-    let head: String = body.chars().take(512).collect::<String>().to_lowercase();
-    if head.starts_with("<?xml") {
-        let xhtml = head.contains("<html") || head.contains("<!doctype html");
-        return Some(if xhtml { Format::Html } else { Format::Xml });
-    }
-    Some(if starts_with_html_tag(&head) {
-        Format::Html
-    } else {
-        Format::Xml
-    })
-}
-
-/// Whether lowercase `head` opens with a tag that only HTML uses at the top of a page.
-fn starts_with_html_tag(head: &str) -> bool {
-    const TAGS: [&str; 20] = [
-        "<!doctype html",
-        "<html",
-        "<head",
-        "<body",
-        "<title",
-        "<meta",
-        "<!--",
-        "<p>",
-        "<p ",
-        "<div",
-        "<pre",
-        "<center",
-        "<hr",
-        "<br",
-        "<style",
-        "<script",
-        "<table",
-        "<span",
-        "<b>",
-        "<strong",
-    ];
-    let heading = head
-        .strip_prefix("<h")
-        .is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_digit()));
-    heading || TAGS.iter().any(|tag| head.starts_with(tag))
 }
 
 /// Short, single-paragraph text is a message; anything else is only recognised.
@@ -305,7 +181,17 @@ fn plain_text(media: Media, body: &str) -> Extracted {
 
 /// A message is usable when non-empty after trimming and more than a bare reason phrase
 /// (`"Not Found"` says nothing the status does not; the localised catalog message is better).
+/// Framework placeholders (Spring's "No message available", JavaScript's stringified nothing)
+/// are not messages either.
 fn usable_message(text: Option<&str>) -> Option<String> {
+    const PLACEHOLDERS: [&str; 5] = [
+        "no message available",
+        "null",
+        "undefined",
+        "[object object]",
+        "none",
+    ];
     let text = text?.trim();
-    (!text.is_empty() && !is_reason_phrase(text)).then(|| text.to_owned())
+    let placeholder = PLACEHOLDERS.iter().any(|p| text.eq_ignore_ascii_case(p));
+    (!text.is_empty() && !placeholder && !is_reason_phrase(text)).then(|| text.to_owned())
 }

@@ -5,6 +5,8 @@
 //! the format so the metric still says what the upstream speaks.
 
 mod fields;
+#[cfg(test)]
+mod tests;
 
 use serde_json::{Map, Value};
 

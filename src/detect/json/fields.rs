@@ -39,11 +39,7 @@ pub(super) fn spring_boot(_: &Ctx, obj: &Object) -> Option<Extracted> {
         .and_then(Value::as_array)
         .and_then(|errors| spring_field_error(errors));
     let validation = field_error.is_some();
-    let message = field_error.or_else(|| {
-        str_field(obj, "message")
-            .filter(|m| !m.trim().eq_ignore_ascii_case("No message available"))
-            .and_then(|m| usable_message(Some(m)))
-    });
+    let message = field_error.or_else(|| usable_message(str_field(obj, "message")));
     Some(Extracted {
         format: Format::SpringBoot,
         message,
@@ -231,3 +227,6 @@ fn with_field(field: Option<&str>, message: String) -> String {
         None => message,
     }
 }
+
+#[cfg(test)]
+mod tests;
