@@ -97,7 +97,7 @@ const REASON_PHRASES: &[&str] = &[
     "request entity too large",
     "content too large",
     "uri too long",
-    "request uri too long",
+    "request-uri too long",
     "unsupported media type",
     "range not satisfiable",
     "requested range not satisfiable",
@@ -136,10 +136,8 @@ pub fn is_reason_phrase(text: &str) -> bool {
     if text.len() > 40 {
         return false;
     }
-    let normalized = text
-        .to_lowercase()
-        .replace(['-', '_'], " ")
-        .replace('\u{2019}', "'");
+    // `_` and `-` are left alone: `not_found` and `not-found` are codes, not phrases.
+    let normalized = text.to_lowercase().replace('\u{2019}', "'");
     let normalized = normalized.split_whitespace().collect::<Vec<_>>().join(" ");
     REASON_PHRASES.contains(&normalized.as_str())
 }
@@ -218,6 +216,8 @@ mod tests {
             ("error404NotFound", "ERROR404_NOT_FOUND"),
             ("  spaced  ", "SPACED"),
             ("NOT_FOUND", "NOT_FOUND"),
+            ("not_found", "NOT_FOUND"),
+            ("not-found", "NOT_FOUND"),
         ];
         for (raw, want) in cases {
             assert_eq!(convert_code(raw).as_deref(), Some(want), "{raw}");
@@ -239,6 +239,8 @@ mod tests {
             "Internal Server Error",
             "Unauthorized",
             "404 Not Found",
+            "Request-URI Too Long",
+            "I\u{2019}m a teapot",
             "The user could not be found in the directory",
             "Access denied.",
             "___",

@@ -7,8 +7,9 @@ use super::{Ctx, Object, code_of, found, obj_field, str_field};
 use crate::code_convert::convert_code;
 use crate::detect::{Extracted, Format, usable_message};
 
-/// Keys that carry a human message in ad-hoc JSON, most specific first (DESIGN §1).
-const MESSAGE_KEYS: [&str; 7] = [
+/// Keys that carry a human message in ad-hoc JSON: DESIGN §1's list, then the camelCase and
+/// snake_case spellings some servers use (Keycloak's admin API says `errorMessage`).
+const MESSAGE_KEYS: [&str; 9] = [
     "message",
     "error_description",
     "detail",
@@ -16,6 +17,8 @@ const MESSAGE_KEYS: [&str; 7] = [
     "title",
     "msg",
     "reason",
+    "errorMessage",
+    "error_message",
 ];
 /// Keys that carry a code in ad-hoc JSON.
 const CODE_KEYS: [&str; 3] = ["code", "error_code", "errorCode"];
