@@ -5,6 +5,9 @@
 //! cleaning the message and the leak guard happen later, in the caller. Content types lie (JSON
 //! as `text/html`, Express sending plain strings as `text/html`), so the body's own shape decides
 //! whenever it is unambiguous.
+//!
+//! `sniff` reads the declared type and spots binary, HTML and XML; `json` holds one reader per
+//! JSON format, with the framework defaults and the catch-all in `json::fields`.
 
 mod json;
 mod sniff;

@@ -1,8 +1,9 @@
 //! Readers for JSON error bodies, one per format, tried in DESIGN §1's table order.
 //!
 //! A reader returns `None` when the body does not have its shape, and `Some` (possibly without
-//! a message) when it does; the first `Some` with a message wins, else the first `Some` names
-//! the format so the metric still says what the upstream speaks.
+//! a message) when it does; the first `Some` with a message wins (keeping a code an earlier,
+//! message-less match found), else the first `Some` names the format so the metric still says
+//! what the upstream speaks.
 
 mod fields;
 #[cfg(test)]
@@ -49,8 +50,13 @@ pub(super) fn extract_value(status: u16, media: Media, value: &Value) -> Extract
 fn from_object(ctx: &Ctx, obj: &Object) -> Extracted {
     let mut best: Option<Extracted> = None;
     for read in READERS {
-        if let Some(found) = read(ctx, obj) {
+        if let Some(mut found) = read(ctx, obj) {
             if found.message.is_some() {
+                // The earlier, more specific match read the same body: keep what it found.
+                if let Some(earlier) = best {
+                    found.code = found.code.or(earlier.code);
+                    found.validation |= earlier.validation;
+                }
                 return found;
             }
             best.get_or_insert(found);

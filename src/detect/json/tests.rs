@@ -274,3 +274,17 @@ fn graphql() {
         Some("VALIDATION_FAILED"),
     );
 }
+
+#[test]
+fn code_from_a_messageless_match_survives() {
+    let body =
+        r#"{"type":"https://api.example.com/errors/quota","status":429,"message":"Slow down"}"#;
+    check(
+        429,
+        JSON,
+        body,
+        Format::OtherJson,
+        Some("Slow down"),
+        Some("QUOTA"),
+    );
+}
