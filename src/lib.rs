@@ -15,6 +15,8 @@
 //! - `error`: the request path's failures and their status, code and `Proxy-Status`.
 //! - `respond`: errgate's own failures as envelope responses.
 //! - `codes`, `catalog`, `locale`, `envelope`: error codes, messages, languages, the JSON body.
+//! - `detect`: recognises an upstream error body's format and extracts message and code;
+//!   `code_convert`: upstream codes to UPPER_SNAKE.
 //! - `access_log`: one line per request; `demo`: the built-in sample backend.
 
 pub mod access_log;
@@ -22,6 +24,7 @@ pub mod body;
 pub mod catalog;
 mod catalog_builtin;
 pub mod cli;
+pub mod code_convert;
 pub mod codes;
 pub mod config;
 pub mod config_file;
@@ -30,6 +33,7 @@ mod config_retry;
 mod config_routes;
 mod config_validate;
 pub mod demo;
+pub mod detect;
 mod duration;
 pub mod envelope;
 pub mod error;
