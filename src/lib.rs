@@ -4,3 +4,5 @@
 //! - `config`: the validated, typed configuration; `config_file`: TOML + env → `config`.
 //! - `catalog`: built-in `en`/`es` messages per error code; `locale`: `Accept-Language`.
 //! - `envelope`: the `{"success":false,...}` body and errgate's own failure responses.
+
+pub mod decode;
