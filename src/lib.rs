@@ -6,3 +6,4 @@
 //! - `envelope`: the `{"success":false,...}` body and errgate's own failure responses.
 
 pub mod decode;
+pub mod leak;
