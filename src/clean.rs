@@ -124,11 +124,15 @@ const INLINE_ELEMENTS: &[&str] = &[
 /// ("must be < 10", "<3") is text.
 fn strip_tags(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
+    // Past the last `>` no tag can close, so there is no need to try every `<` there.
+    let last_gt = s.rfind('>');
     let mut rest = s;
     while let Some(lt) = rest.find('<') {
         out.push_str(&rest[..lt]);
         let markup = &rest[lt..];
-        let Some(Markup { len, name, opening }) = markup_at(markup) else {
+        let closable = last_gt.is_some_and(|gt| gt > s.len() - markup.len());
+        let parsed = (closable || markup.starts_with("<!--")).then(|| markup_at(markup));
+        let Some(Some(Markup { len, name, opening })) = parsed else {
             out.push('<');
             rest = &markup[1..];
             continue;
@@ -168,7 +172,7 @@ fn markup_at(s: &str) -> Option<Markup> {
     }
     let bytes = s.as_bytes();
     let (opening, name_start) = match bytes.get(1) {
-        Some(b'!' | b'?') => return Some(unnamed(s.find('>')? + 1)),
+        Some(b'!' | b'?') => return Some(unnamed(tag_end(&s[2..])? + 2)),
         Some(b'/') => (false, 2),
         _ => (true, 1),
     };
@@ -194,12 +198,18 @@ fn markup_at(s: &str) -> Option<Markup> {
     })
 }
 
+/// Longest tag we look for. Past it the `<` is text, which keeps a body full of `<a "` from
+/// costing a scan to the end for every `<`.
+const MAX_TAG: usize = 2048;
+
 /// Bytes up to and including the `>` that ends a tag, skipping `>` inside quoted attributes.
 fn tag_end(s: &str) -> Option<usize> {
     let mut quote = None;
-    for (i, b) in s.bytes().enumerate() {
+    for (i, b) in s.bytes().take(MAX_TAG).enumerate() {
         match (quote, b) {
             (None, b'>') => return Some(i + 1),
+            // A new `<` before the `>`: this one was text ("if a<b then <c>").
+            (None, b'<') => return None,
             (None, b'"' | b'\'') => quote = Some(b),
             (Some(q), _) if q == b => quote = None,
             _ => {}
@@ -210,9 +220,11 @@ fn tag_end(s: &str) -> Option<usize> {
 
 /// Bytes of a raw-text element's content and its closing tag; all of `s` when never closed.
 fn raw_text_len(s: &str, name: &str) -> usize {
-    let close = format!("</{name}");
-    let lower = s.to_ascii_lowercase();
-    match lower.find(&close) {
+    let closes = |i: &usize| {
+        s.get(i + 2..i + 2 + name.len())
+            .is_some_and(|n| n.eq_ignore_ascii_case(name))
+    };
+    match s.match_indices("</").map(|(i, _)| i).find(closes) {
         Some(start) => start + s[start..].find('>').map_or(s.len() - start, |end| end + 1),
         None => s.len(),
     }

@@ -164,3 +164,26 @@ fn looks_internal_is_reexported() {
     assert!(looks_internal("KeyError: 'x'"));
     assert!(!looks_internal("Trip not found"));
 }
+
+#[test]
+fn hostile_inputs_stay_linear() {
+    // Each would be quadratic with a naive scan; 64 KiB is what the gateway inspects.
+    let n = 64 * 1024;
+    let hostile = [
+        "<a \"".repeat(n / 4) + ">",
+        "<!".repeat(n / 2),
+        "<script>".repeat(n / 8),
+        "SELECT ".repeat(n / 7),
+        ".".repeat(n) + "/x.py",
+        "a.".repeat(n / 2),
+        "&#".repeat(n / 2),
+        "1.".repeat(n / 2),
+        ":".repeat(n),
+    ];
+    let started = std::time::Instant::now();
+    for text in &hostile {
+        let _ = clean_message(text);
+    }
+    // Generous even for an unoptimised build on a busy machine; quadratic takes minutes.
+    assert!(started.elapsed() < std::time::Duration::from_secs(20));
+}

@@ -143,6 +143,7 @@ fn is_unix_path(word: &str) -> bool {
 /// A file name with a source extension that sits in a directory (`app/models/x.rb`) or carries a
 /// line number (`Bar.java:42`, `x.cs:line 12`). A bare name is left alone: "Node.js" is prose.
 fn has_source_file(word: &str, require_line: bool) -> bool {
+    let first_separator = word.find(['/', '\\']);
     word.match_indices('.').any(|(dot, _)| {
         let stem_ok = word[..dot]
             .chars()
@@ -153,7 +154,8 @@ fn has_source_file(word: &str, require_line: bool) -> bool {
             .find(|c: char| !c.is_ascii_alphanumeric())
             .unwrap_or(rest.len());
         let (ext, after) = rest.split_at(ext_len);
-        let is_source = SOURCE_EXTENSIONS.contains(&ext.to_ascii_lowercase().as_str());
+        let is_source =
+            ext_len <= 6 && SOURCE_EXTENSIONS.contains(&ext.to_ascii_lowercase().as_str());
         // `shop.py/cart` is a host under Paraguay's TLD, not a Python file.
         if !stem_ok || !is_source || after.starts_with('/') {
             return false;
@@ -161,7 +163,7 @@ fn has_source_file(word: &str, require_line: bool) -> bool {
         let has_line = after
             .strip_prefix(':')
             .is_some_and(|l| l.starts_with(|c: char| c.is_ascii_digit()) || l.starts_with("line"));
-        has_line || (!require_line && word[..dot].contains(['/', '\\']))
+        has_line || (!require_line && first_separator.is_some_and(|sep| sep < dot))
     })
 }
 

@@ -54,23 +54,25 @@ pub(super) fn has_sql(text: &str) -> bool {
         || has_oracle_code(text)
 }
 
-/// Whether `parts` occur in `hay` in this order, the first one at a word start.
+/// Whether `parts` occur in `hay` in this order, the first one at a word start. Only the first
+/// such occurrence needs checking: any later one has less text after it to find the rest in.
 fn in_order(hay: &str, parts: &[&str]) -> bool {
     let Some((first, rest)) = parts.split_first() else {
         return false;
     };
-    hay.match_indices(first).any(|(start, _)| {
-        if !at_word_start(hay, start) {
-            return false;
+    let Some((start, _)) = hay
+        .match_indices(first)
+        .find(|(i, _)| at_word_start(hay, *i))
+    else {
+        return false;
+    };
+    let mut pos = start + first.len();
+    rest.iter().all(|part| match hay[pos..].find(part) {
+        Some(i) => {
+            pos += i + part.len();
+            true
         }
-        let mut pos = start + first.len();
-        rest.iter().all(|part| match hay[pos..].find(part) {
-            Some(i) => {
-                pos += i + part.len();
-                true
-            }
-            None => false,
-        })
+        None => false,
     })
 }
 
