@@ -166,8 +166,9 @@ fn inflate(raw: &[u8], max: usize) -> Unpacked {
     if has_zlib_header(raw) {
         let zlib = read_capped(ZlibDecoder::new(raw), max);
         // A text body can pass the 2-byte header check by chance; only trust zlib if it produced
-        // something, and otherwise carry on as if the header were not there.
-        if !zlib.failed || !zlib.bytes.is_empty() {
+        // something (or a clean empty stream), else carry on as if the header were not there.
+        let clean_end = !zlib.failed && !zlib.truncated;
+        if clean_end || !zlib.bytes.is_empty() {
             return zlib;
         }
     }
@@ -199,7 +200,8 @@ fn lying_header(raw: &[u8], max: usize) -> Unpacked {
 }
 
 /// UTF-8 without control bytes other than whitespace: what a mislabelled JSON/HTML/text body looks
-/// like, and what compressed data practically never does.
+/// like, and what compressed data practically never does. (A mislabelled Latin-1 or UTF-16 body
+/// therefore counts as failed, which costs only the catalog message.)
 fn looks_plain(raw: &[u8]) -> bool {
     !raw.is_empty()
         && std::str::from_utf8(raw).is_ok()
