@@ -17,12 +17,15 @@
 //! - `codes`, `catalog`, `locale`, `envelope`: error codes, messages, languages, the JSON body.
 //! - `detect`: recognises an upstream error body's format and extracts message and code;
 //!   `code_convert`: upstream codes to UPPER_SNAKE.
+//! - `decode`: a capped error body to text (gzip/deflate, charset); `clean`: message
+//!   cleaning; `leak`: the guard against stack traces, paths, SQL and internal addresses.
 //! - `access_log`: one line per request; `demo`: the built-in sample backend.
 
 pub mod access_log;
 pub mod body;
 pub mod catalog;
 mod catalog_builtin;
+pub mod clean;
 pub mod cli;
 pub mod code_convert;
 pub mod codes;
@@ -32,6 +35,7 @@ mod config_raw;
 mod config_retry;
 mod config_routes;
 mod config_validate;
+pub mod decode;
 pub mod demo;
 pub mod detect;
 mod duration;
@@ -39,6 +43,7 @@ pub mod envelope;
 pub mod error;
 pub mod gateway;
 pub mod headers;
+pub mod leak;
 pub mod locale;
 pub mod logging;
 pub mod proxy;
