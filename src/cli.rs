@@ -20,7 +20,11 @@ pub const EXIT_CONFIG: u8 = 78;
 pub const EXIT_START: u8 = 1;
 
 #[derive(Debug, Parser)]
-#[command(name = "errgate", version, about = "A reverse-proxy gateway that turns every failure into one JSON envelope")]
+#[command(
+    name = "errgate",
+    version,
+    about = "A reverse-proxy gateway that turns every failure into one JSON envelope"
+)]
 struct Cli {
     /// Configuration file [default: config/gateway.toml; config/demo.toml for `demo`].
     #[arg(long, global = true, env = "ERRGATE_CONFIG")]
@@ -44,12 +48,15 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         None => {
-            let path = cli.config.unwrap_or_else(|| config::DEFAULT_CONFIG_PATH.into());
+            let path = cli
+                .config
+                .unwrap_or_else(|| config::DEFAULT_CONFIG_PATH.into());
             serve(&path, cli.log_format.unwrap_or(LogFormat::Json))
         }
-        Some(Command::Check) => {
-            check(&cli.config.unwrap_or_else(|| config::DEFAULT_CONFIG_PATH.into()))
-        }
+        Some(Command::Check) => check(
+            &cli.config
+                .unwrap_or_else(|| config::DEFAULT_CONFIG_PATH.into()),
+        ),
         Some(Command::Demo) => {
             let path = cli.config.unwrap_or_else(|| demo::DEFAULT_CONFIG.into());
             logging::init(cli.log_format.unwrap_or(LogFormat::Text));

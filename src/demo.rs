@@ -20,16 +20,28 @@ const DEMO_UPSTREAM: &str = "demo";
 /// (path, what the backend does, what the client gets) — printed as the demo's menu.
 const CASES: &[(&str, &str)] = &[
     ("/api/trips/1", "a normal 200, streamed through"),
-    ("/api/trips/nodrivers", "a 200 whose body says success:false: passed through untouched"),
+    (
+        "/api/trips/nodrivers",
+        "a 200 whose body says success:false: passed through untouched",
+    ),
     ("/api/trips/999", "Spring Boot JSON 404"),
     ("/api/login", "OAuth 2 invalid_grant 401"),
     ("/api/trips/validation", "FastAPI 422 validation list"),
     ("/api/trips/crash", "500 HTML page with a stack trace"),
-    ("/api/trips/slow", "never answers: 504 UPSTREAM_TIMEOUT after the 3 s deadline"),
+    (
+        "/api/trips/slow",
+        "never answers: 504 UPSTREAM_TIMEOUT after the 3 s deadline",
+    ),
     ("/api/trips/reset", "closes the connection: 502 BAD_GATEWAY"),
     ("/api/trips/garbage", "answers garbage: 502 BAD_GATEWAY"),
-    ("/api/trips/cut", "dies mid-body: the client sees a truncated transfer"),
-    ("/api/payments/1", "nothing listens there: 502 UPSTREAM_UNAVAILABLE"),
+    (
+        "/api/trips/cut",
+        "dies mid-body: the client sees a truncated transfer",
+    ),
+    (
+        "/api/payments/1",
+        "nothing listens there: 502 UPSTREAM_UNAVAILABLE",
+    ),
     ("/nowhere", "no route: 404 ROUTE_NOT_FOUND"),
 ];
 
@@ -155,5 +167,6 @@ async fn answer(stream: &mut TcpStream, path: &str) -> bool {
         "HTTP/1.1 {status}\r\ncontent-type: {ctype}\r\ncontent-length: {}\r\n\r\n",
         body.len()
     );
-    stream.write_all(head.as_bytes()).await.is_ok() && stream.write_all(body.as_bytes()).await.is_ok()
+    stream.write_all(head.as_bytes()).await.is_ok()
+        && stream.write_all(body.as_bytes()).await.is_ok()
 }

@@ -102,10 +102,8 @@ impl ProxyError {
                 source: Box::new(err),
             };
         }
-        if let Some(h) = find::<hyper::Error>(&err) {
-            if h.is_parse() || h.is_parse_status() {
-                return ProxyError::Protocol(Box::new(err));
-            }
+        if find::<hyper::Error>(&err).is_some_and(|h| h.is_parse() || h.is_parse_status()) {
+            return ProxyError::Protocol(Box::new(err));
         }
         if find::<ClientBodyError>(&err).is_some() {
             return ProxyError::ClientBody(Box::new(err));

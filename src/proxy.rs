@@ -42,7 +42,8 @@ pub async fn handle(
         }
     };
     log.status = resp.status().as_u16();
-    resp.headers_mut().insert(&headers::X_REQUEST_ID, request_id);
+    resp.headers_mut()
+        .insert(&headers::X_REQUEST_ID, request_id);
     resp.body_mut().set_log(log);
     resp
 }
@@ -83,8 +84,8 @@ async fn forward(
     log.upstream = Some(entry.client.name.clone());
 
     let limit = gw.config.listener.max_request_body_bytes;
-    let too_long = declared_length(&parts).is_some_and(|n| n > limit)
-        || body.size_hint().lower() > limit;
+    let too_long =
+        declared_length(&parts).is_some_and(|n| n > limit) || body.size_hint().lower() > limit;
     if too_long {
         return Err(ProxyError::BodyTooLarge);
     }
@@ -121,10 +122,8 @@ async fn forward(
     log.attempts = 1;
     let resp = attempt(entry, up_req, deadline).await?;
 
-    if resp.status() == StatusCode::SWITCHING_PROTOCOLS {
-        if let Some(client_upgrade) = client_upgrade {
-            return Ok(upgrade::relay(resp, client_upgrade));
-        }
+    if let (StatusCode::SWITCHING_PROTOCOLS, Some(on_upgrade)) = (resp.status(), client_upgrade) {
+        return Ok(upgrade::relay(resp, on_upgrade));
     }
     let (mut rparts, rbody) = resp.into_parts();
     headers::strip_hop_by_hop(&mut rparts.headers);

@@ -18,8 +18,14 @@ pub fn own_failure(
     let status = err.status();
     let code = err.code();
     let default_lang = gw.config.errors.default_locale.as_str();
-    let lang = locale::negotiate(accept_language.map(|v| v.as_bytes()), &gw.catalog, default_lang);
-    let msg = gw.catalog.message(code, status.as_u16(), lang, default_lang);
+    let lang = locale::negotiate(
+        accept_language.map(|v| v.as_bytes()),
+        &gw.catalog,
+        default_lang,
+    );
+    let msg = gw
+        .catalog
+        .message(code, status.as_u16(), lang, default_lang);
     let opts = EnvelopeOpts {
         content_language: Some(msg.lang),
         proxy_status: Some(err.proxy_status()),

@@ -64,7 +64,10 @@ fn decode_unreserved(path: &str) -> Result<String, PathError> {
             i += 1;
             continue;
         }
-        let (hi, lo) = match (b.get(i + 1).and_then(|&c| hex(c)), b.get(i + 2).and_then(|&c| hex(c))) {
+        let (hi, lo) = match (
+            b.get(i + 1).and_then(|&c| hex(c)),
+            b.get(i + 2).and_then(|&c| hex(c)),
+        ) {
             (Some(hi), Some(lo)) => (hi, lo),
             _ => return Err(PathError::BadEscape),
         };
@@ -165,12 +168,19 @@ impl<T> RouteTable<T> {
 }
 
 /// The path sent upstream: the endpoint's base path, the (maybe stripped) request path and query.
-pub fn upstream_path(base: &str, prefix: &str, strip: bool, path: &str, query: Option<&str>) -> String {
+pub fn upstream_path(
+    base: &str,
+    prefix: &str,
+    strip: bool,
+    path: &str,
+    query: Option<&str>,
+) -> String {
     let mut rest = path;
     if strip && prefix != "/" {
         rest = path.strip_prefix(prefix).unwrap_or(path);
     }
-    let mut out = String::with_capacity(base.len() + rest.len() + query.map_or(0, |q| q.len() + 1) + 1);
+    let mut out =
+        String::with_capacity(base.len() + rest.len() + query.map_or(0, |q| q.len() + 1) + 1);
     out.push_str(base);
     if !rest.starts_with('/') {
         out.push('/');
@@ -189,7 +199,10 @@ mod tests {
 
     #[test]
     fn canonical_paths_are_borrowed() {
-        assert!(matches!(normalize_path("/api/trips/7"), Ok(Cow::Borrowed(_))));
+        assert!(matches!(
+            normalize_path("/api/trips/7"),
+            Ok(Cow::Borrowed(_))
+        ));
     }
 
     #[test]
@@ -210,8 +223,14 @@ mod tests {
 
     #[test]
     fn encoded_separators_and_bad_escapes_are_refused() {
-        assert_eq!(normalize_path("/api%2Fadmin"), Err(PathError::EncodedSeparator));
-        assert_eq!(normalize_path("/api%5cadmin"), Err(PathError::EncodedSeparator));
+        assert_eq!(
+            normalize_path("/api%2Fadmin"),
+            Err(PathError::EncodedSeparator)
+        );
+        assert_eq!(
+            normalize_path("/api%5cadmin"),
+            Err(PathError::EncodedSeparator)
+        );
         assert_eq!(normalize_path("/a%00"), Err(PathError::EncodedSeparator));
         assert_eq!(normalize_path("/a%zz"), Err(PathError::BadEscape));
         assert_eq!(normalize_path("/a%4"), Err(PathError::BadEscape));
@@ -249,8 +268,17 @@ mod tests {
 
     #[test]
     fn upstream_paths_strip_and_keep_query() {
-        assert_eq!(upstream_path("", "/api/trips", true, "/api/trips/7", Some("a=1")), "/7?a=1");
-        assert_eq!(upstream_path("", "/api/trips", true, "/api/trips", None), "/");
-        assert_eq!(upstream_path("/v1", "/api", false, "/api/x", None), "/v1/api/x");
+        assert_eq!(
+            upstream_path("", "/api/trips", true, "/api/trips/7", Some("a=1")),
+            "/7?a=1"
+        );
+        assert_eq!(
+            upstream_path("", "/api/trips", true, "/api/trips", None),
+            "/"
+        );
+        assert_eq!(
+            upstream_path("/v1", "/api", false, "/api/x", None),
+            "/v1/api/x"
+        );
     }
 }

@@ -1,8 +1,8 @@
 //! Protocol upgrades (WebSocket): relayed only after the upstream really answered `101`, then
 //! bytes are copied both ways until either side closes.
 
-use http::header::{self, HeaderMap, HeaderValue};
 use http::Response;
+use http::header::{self, HeaderMap, HeaderValue};
 use hyper::body::Incoming;
 use hyper::upgrade::OnUpgrade;
 use hyper_util::rt::TokioIo;

@@ -52,7 +52,9 @@ pub struct UpstreamClient {
 
 impl std::fmt::Debug for UpstreamClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("UpstreamClient").field("name", &self.name).finish()
+        f.debug_struct("UpstreamClient")
+            .field("name", &self.name)
+            .finish()
     }
 }
 

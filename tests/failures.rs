@@ -14,8 +14,14 @@ fn proxy_status(parts: &http::response::Parts) -> String {
 }
 
 fn assert_json_headers(parts: &http::response::Parts, body: &[u8]) {
-    assert_eq!(parts.headers["content-type"], "application/json; charset=utf-8");
-    assert_eq!(parts.headers["content-length"], body.len().to_string().as_str());
+    assert_eq!(
+        parts.headers["content-type"],
+        "application/json; charset=utf-8"
+    );
+    assert_eq!(
+        parts.headers["content-length"],
+        body.len().to_string().as_str()
+    );
     assert!(parts.headers.contains_key("x-request-id"));
 }
 
@@ -27,7 +33,10 @@ async fn refused_connection_is_502_upstream_unavailable() {
     assert_json_headers(&parts, &body);
     let (error, message) = envelope(&body);
     assert_eq!(error, "UPSTREAM_UNAVAILABLE");
-    assert!(!message.contains("127.0.0.1"), "leaks the address: {message}");
+    assert!(
+        !message.contains("127.0.0.1"),
+        "leaks the address: {message}"
+    );
     assert_eq!(proxy_status(&parts), "errgate; error=connection_refused");
 }
 
@@ -64,7 +73,9 @@ async fn reset_before_the_head_is_502_bad_gateway() {
 async fn garbage_instead_of_a_head_is_502_bad_gateway() {
     let (backend, _) = raw_backend(|mut s| async move {
         read_head(&mut s).await;
-        let _ = s.write_all(b"SSH-2.0-OpenSSH_9.0 \x00\xff garbage\r\n\r\n").await;
+        let _ = s
+            .write_all(b"SSH-2.0-OpenSSH_9.0 \x00\xff garbage\r\n\r\n")
+            .await;
     })
     .await;
     let gw = Gateway::start(&config_for(&backend.to_string(), "")).await;
@@ -124,7 +135,8 @@ async fn route_deadline_is_504_upstream_timeout() {
 async fn dying_mid_body_aborts_the_client_connection() {
     let (backend, _) = raw_backend(|mut s| async move {
         read_head(&mut s).await;
-        let head = "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ntransfer-encoding: chunked\r\n\r\n";
+        let head =
+            "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ntransfer-encoding: chunked\r\n\r\n";
         let _ = s.write_all(head.as_bytes()).await;
         let _ = s.write_all(b"5\r\nhello\r\n").await;
         let _ = s.set_zero_linger();
@@ -141,7 +153,9 @@ async fn dying_mid_body_aborts_the_client_connection() {
 async fn dying_mid_body_with_content_length_is_visible_too() {
     let (backend, _) = raw_backend(|mut s| async move {
         read_head(&mut s).await;
-        let _ = s.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 1000\r\n\r\nonly this").await;
+        let _ = s
+            .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 1000\r\n\r\nonly this")
+            .await;
     })
     .await;
     let gw = Gateway::start(&config_for(&backend.to_string(), "")).await;
@@ -151,10 +165,8 @@ async fn dying_mid_body_with_content_length_is_visible_too() {
 
 #[tokio::test]
 async fn no_route_is_404_route_not_found() {
-    let toml = config_for(&refused_addr().await.to_string(), "").replace(
-        "path_prefix = \"/\"",
-        "path_prefix = \"/api\"",
-    );
+    let toml = config_for(&refused_addr().await.to_string(), "")
+        .replace("path_prefix = \"/\"", "path_prefix = \"/api\"");
     let gw = Gateway::start(&toml).await;
     for path in ["/apix", "/other", "/"] {
         let (parts, body) = send(get(&gw.url(path))).await;
@@ -170,7 +182,10 @@ async fn messages_follow_accept_language_then_default_locale() {
         .replace("default_locale = \"en\"", "default_locale = \"es\"");
     let gw = Gateway::start(&toml).await;
     let es = send(get(&gw.url("/x"))).await;
-    let req = Request::get(gw.url("/x")).header("accept-language", "en-US,en;q=0.9").body(full("")).unwrap();
+    let req = Request::get(gw.url("/x"))
+        .header("accept-language", "en-US,en;q=0.9")
+        .body(full(""))
+        .unwrap();
     let en = send(req).await;
     assert_eq!(es.0.headers["content-language"], "es");
     assert_eq!(en.0.headers["content-language"], "en");
@@ -191,9 +206,14 @@ async fn head_gets_the_envelope_headers_without_a_body() {
 #[tokio::test]
 async fn declared_oversized_body_is_413_before_the_upstream_is_asked() {
     let (backend, connections) = raw_backend(|_| async {}).await;
-    let toml = format!("[listener]\nmax_request_body_bytes = 1000\n{}", config_for(&backend.to_string(), ""));
+    let toml = format!(
+        "[listener]\nmax_request_body_bytes = 1000\n{}",
+        config_for(&backend.to_string(), "")
+    );
     let gw = Gateway::start(&toml).await;
-    let req = Request::post(gw.url("/x")).body(full(vec![b'a'; 1001])).unwrap();
+    let req = Request::post(gw.url("/x"))
+        .body(full(vec![b'a'; 1001]))
+        .unwrap();
     let (parts, body) = send(req).await;
     assert_eq!(parts.status, 413);
     assert_eq!(envelope(&body).0, "PAYLOAD_TOO_LARGE");
@@ -208,7 +228,10 @@ async fn chunked_body_over_the_limit_is_413() {
         Response::new(full("too late"))
     })
     .await;
-    let toml = format!("[listener]\nmax_request_body_bytes = 1000\n{}", config_for(&backend.to_string(), ""));
+    let toml = format!(
+        "[listener]\nmax_request_body_bytes = 1000\n{}",
+        config_for(&backend.to_string(), "")
+    );
     let gw = Gateway::start(&toml).await;
     let chunked = format!(
         "POST /x HTTP/1.1\r\nhost: t\r\ntransfer-encoding: chunked\r\nconnection: close\r\n\r\n{:x}\r\n{}\r\n0\r\n\r\n",

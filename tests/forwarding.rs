@@ -51,7 +51,10 @@ async fn passes_a_success_through_with_its_headers() {
     assert_eq!(parts.status, 200);
     assert_eq!(&body[..], b"hello");
     assert_eq!(parts.headers["x-backend"], "yes");
-    assert!(parts.headers.get("x-hop").is_none(), "Connection-nominated header leaked");
+    assert!(
+        parts.headers.get("x-hop").is_none(),
+        "Connection-nominated header leaked"
+    );
     assert!(parts.headers.get("keep-alive").is_none());
     assert_eq!(parts.headers["x-request-id"].len(), 32);
 }
@@ -90,18 +93,27 @@ async fn replaces_an_insane_request_id_and_sends_the_same_one_upstream() {
     let (backend, seen) = recording_backend().await;
     let gw = Gateway::start(&config_for(&backend.to_string(), "")).await;
     let long = "x".repeat(200);
-    let req = Request::get(gw.url("/")).header("x-request-id", long.as_str()).body(full("")).unwrap();
+    let req = Request::get(gw.url("/"))
+        .header("x-request-id", long.as_str())
+        .body(full(""))
+        .unwrap();
     let (parts, _) = send(req).await;
     let returned = parts.headers["x-request-id"].to_str().unwrap().to_string();
     assert_ne!(returned, long);
-    assert_eq!(seen.lock().unwrap().headers["x-request-id"], returned.as_str());
+    assert_eq!(
+        seen.lock().unwrap().headers["x-request-id"],
+        returned.as_str()
+    );
 }
 
 #[tokio::test]
 async fn host_rewrite_sends_the_endpoint_authority() {
     let (backend, seen) = recording_backend().await;
     let gw = Gateway::start(&config_for(&backend.to_string(), "host_rewrite = true")).await;
-    let req = Request::get(gw.url("/")).header("host", "public.example").body(full("")).unwrap();
+    let req = Request::get(gw.url("/"))
+        .header("host", "public.example")
+        .body(full(""))
+        .unwrap();
     send(req).await;
     let seen = seen.lock().unwrap().clone();
     assert_eq!(seen.headers["host"], backend.to_string().as_str());
@@ -113,10 +125,15 @@ async fn streams_a_request_body_upstream_byte_for_byte() {
     let (backend, seen) = recording_backend().await;
     let gw = Gateway::start(&config_for(&backend.to_string(), "")).await;
     let payload: Vec<u8> = (0..3_000_000u32).map(|i| (i * 7 % 251) as u8).collect();
-    let req = Request::post(gw.url("/upload")).body(full(payload.clone())).unwrap();
+    let req = Request::post(gw.url("/upload"))
+        .body(full(payload.clone()))
+        .unwrap();
     let (parts, _) = send(req).await;
     assert_eq!(parts.status, 200);
-    assert!(seen.lock().unwrap().body == payload, "upstream got different bytes");
+    assert!(
+        seen.lock().unwrap().body == payload,
+        "upstream got different bytes"
+    );
 }
 
 #[tokio::test]
@@ -129,7 +146,10 @@ async fn serves_http2_prior_knowledge_clients() {
     let body = resp.into_body().collect().await.unwrap().to_bytes();
     assert_eq!(&body[..], b"hello");
     // The HTTP/1 upstream must still get a Host header from the :authority.
-    assert_eq!(seen.lock().unwrap().headers["host"], gw.addr.to_string().as_str());
+    assert_eq!(
+        seen.lock().unwrap().headers["host"],
+        gw.addr.to_string().as_str()
+    );
 }
 
 #[tokio::test]
@@ -147,9 +167,11 @@ async fn relays_a_websocket_upgrade_after_a_real_101() {
     .await;
     let gw = Gateway::start(&config_for(&backend.to_string(), "")).await;
     let mut c = tokio::net::TcpStream::connect(gw.addr).await.unwrap();
-    c.write_all(b"GET /ws HTTP/1.1\r\nhost: x\r\nconnection: upgrade\r\nupgrade: websocket\r\n\r\n")
-        .await
-        .unwrap();
+    c.write_all(
+        b"GET /ws HTTP/1.1\r\nhost: x\r\nconnection: upgrade\r\nupgrade: websocket\r\n\r\n",
+    )
+    .await
+    .unwrap();
     let head = read_head(&mut c).await;
     assert!(head.starts_with("HTTP/1.1 101"), "{head}");
     c.write_all(b"ping").await.unwrap();

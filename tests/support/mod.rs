@@ -19,7 +19,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
 
-pub type BoxBody = http_body_util::combinators::BoxBody<Bytes, Box<dyn std::error::Error + Send + Sync>>;
+pub type BoxBody =
+    http_body_util::combinators::BoxBody<Bytes, Box<dyn std::error::Error + Send + Sync>>;
 
 /// A running errgate; dropping it does not stop it, `stop()` drains it.
 pub struct Gateway {
@@ -41,9 +42,15 @@ impl Gateway {
             let shutdown = async move {
                 let _ = rx.await;
             };
-            errgate::run(Arc::new(gateway), listeners, shutdown).await.unwrap();
+            errgate::run(Arc::new(gateway), listeners, shutdown)
+                .await
+                .unwrap();
         });
-        Gateway { addr, stop: Some(tx), done }
+        Gateway {
+            addr,
+            stop: Some(tx),
+            done,
+        }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -108,7 +115,9 @@ where
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {
         loop {
-            let Ok((stream, _)) = listener.accept().await else { return };
+            let Ok((stream, _)) = listener.accept().await else {
+                return;
+            };
             let handler = handler.clone();
             tokio::spawn(async move {
                 let svc = hyper::service::service_fn(move |req| {
@@ -137,7 +146,9 @@ where
     let seen = count.clone();
     tokio::spawn(async move {
         loop {
-            let Ok((stream, _)) = listener.accept().await else { return };
+            let Ok((stream, _)) = listener.accept().await else {
+                return;
+            };
             seen.fetch_add(1, Ordering::SeqCst);
             tokio::spawn(script(stream));
         }
@@ -159,7 +170,9 @@ pub async fn read_head(stream: &mut TcpStream) -> String {
 }
 
 pub fn full(body: impl Into<Bytes>) -> BoxBody {
-    Full::new(body.into()).map_err(|never| match never {}).boxed()
+    Full::new(body.into())
+        .map_err(|never| match never {})
+        .boxed()
 }
 
 pub fn json_response(status: u16, body: &str) -> Response<BoxBody> {
@@ -202,10 +215,17 @@ pub fn envelope(body: &[u8]) -> (String, String) {
     assert_eq!(keys.len(), 3, "exactly three keys: {v}");
     assert_eq!(v["success"], serde_json::Value::Bool(false));
     let text = String::from_utf8_lossy(body);
-    let (s, m, e) = (text.find("\"success\""), text.find("\"message\""), text.find("\"error\""));
+    let (s, m, e) = (
+        text.find("\"success\""),
+        text.find("\"message\""),
+        text.find("\"error\""),
+    );
     assert!(s < m && m < e, "key order success, message, error: {text}");
     let error = v["error"].as_str().expect("error is a string").to_string();
-    let message = v["message"].as_str().expect("message is a string").to_string();
+    let message = v["message"]
+        .as_str()
+        .expect("message is a string")
+        .to_string();
     assert!(!message.is_empty());
     (error, message)
 }
