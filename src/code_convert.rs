@@ -5,16 +5,7 @@
 //! Those would be unstable or meaningless to a client, so they become `None` and the caller falls
 //! back to the status-derived code (DESIGN §1).
 
-/// Longest code errgate emits.
-pub const MAX_CODE_LEN: usize = 64;
-
-/// Whether `code` already matches `^[A-Z][A-Z0-9_]{0,63}$`.
-pub fn is_valid_code(code: &str) -> bool {
-    let mut chars = code.chars();
-    chars.next().is_some_and(|c| c.is_ascii_uppercase())
-        && code.len() <= MAX_CODE_LEN
-        && chars.all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
-}
+pub use crate::codes::{MAX_CODE_LEN, is_valid_code, status_code as status_derived_code};
 
 /// Converts an upstream code to UPPER_SNAKE, or `None` when it is not a usable code
 /// (empty, numeric, an HTTP reason phrase, a sentence, or not starting with a letter).
@@ -165,33 +156,6 @@ pub fn grpc_code_name(code: i64) -> Option<&'static str> {
     ];
     let index = usize::try_from(code.checked_sub(1)?).ok()?;
     NAMES.get(index).copied()
-}
-
-/// The code used when the upstream gives none (DESIGN §1 "Status-derived codes").
-pub fn status_derived_code(status: u16) -> &'static str {
-    match status {
-        400 => "BAD_REQUEST",
-        401 => "UNAUTHORIZED",
-        402 => "PAYMENT_REQUIRED",
-        403 => "FORBIDDEN",
-        404 => "NOT_FOUND",
-        405 => "METHOD_NOT_ALLOWED",
-        406 => "NOT_ACCEPTABLE",
-        408 => "REQUEST_TIMEOUT",
-        409 => "CONFLICT",
-        410 => "GONE",
-        413 => "PAYLOAD_TOO_LARGE",
-        415 => "UNSUPPORTED_MEDIA_TYPE",
-        422 => "VALIDATION_ERROR",
-        429 => "TOO_MANY_REQUESTS",
-        500 => "INTERNAL_ERROR",
-        501 => "NOT_IMPLEMENTED",
-        502 => "BAD_GATEWAY",
-        503 => "SERVICE_UNAVAILABLE",
-        504 => "GATEWAY_TIMEOUT",
-        505..=599 => "SERVER_ERROR",
-        _ => "CLIENT_ERROR",
-    }
 }
 
 #[cfg(test)]
