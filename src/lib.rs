@@ -17,6 +17,7 @@
 //! - `codes`, `catalog`, `locale`, `envelope`: error codes, messages, languages, the JSON body.
 //! - `detect`: recognises an upstream error body's format and extracts message and code;
 //!   `code_convert`: upstream codes to UPPER_SNAKE.
+//! - `normalize`: an upstream 4xx/5xx → the envelope; `decide`: which code and message, and why.
 //! - `decode`: a capped error body to text (gzip/deflate, charset); `clean`: message
 //!   cleaning; `leak`: the guard against stack traces, paths, SQL and internal addresses.
 //! - `access_log`: one line per request; `demo`: the built-in sample backend.
@@ -35,6 +36,7 @@ mod config_raw;
 mod config_retry;
 mod config_routes;
 mod config_validate;
+pub mod decide;
 pub mod decode;
 pub mod demo;
 pub mod detect;
@@ -46,6 +48,7 @@ pub mod headers;
 pub mod leak;
 pub mod locale;
 pub mod logging;
+pub mod normalize;
 pub mod proxy;
 pub mod respond;
 pub mod routing;

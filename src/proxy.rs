@@ -15,6 +15,7 @@ use crate::config::HostRewrite;
 use crate::error::ProxyError;
 use crate::gateway::{Gateway, RouteEntry};
 use crate::headers::{self, Forwarded};
+use crate::normalize;
 use crate::respond;
 use crate::routing::{normalize_path, upstream_path};
 use crate::upgrade;
@@ -33,7 +34,13 @@ pub async fn handle(
     let head = req.method() == Method::HEAD;
     let accept_language = req.headers().get(header::ACCEPT_LANGUAGE).cloned();
 
-    let mut resp = match forward(&gw, req, peer, &request_id, &mut log).await {
+    let client = Client {
+        peer,
+        request_id: &request_id,
+        accept_language: accept_language.as_ref(),
+        head,
+    };
+    let mut resp = match forward(&gw, req, &client, &mut log).await {
         Ok(resp) => resp,
         Err(err) => {
             log.error = Some(err.code());
@@ -66,11 +73,18 @@ fn declared_length(parts: &http::request::Parts) -> Option<u64> {
         .ok()
 }
 
+/// What the request path needs to know about the client's request besides the request itself.
+struct Client<'a> {
+    peer: SocketAddr,
+    request_id: &'a HeaderValue,
+    accept_language: Option<&'a HeaderValue>,
+    head: bool,
+}
+
 async fn forward(
     gw: &Gateway,
     mut req: Request<Incoming>,
-    peer: SocketAddr,
-    request_id: &HeaderValue,
+    client: &Client<'_>,
     log: &mut AccessLog,
 ) -> Result<Response<ResponseBody>, ProxyError> {
     let is_upgrade = headers::is_upgrade_request(req.headers());
@@ -106,9 +120,9 @@ async fn forward(
     let upgrade_value = parts.headers.get(header::UPGRADE).cloned();
     headers::strip_hop_by_hop(&mut parts.headers);
     let fwd = Forwarded {
-        client_ip: peer.ip(),
+        client_ip: client.peer.ip(),
         host: host.as_ref(),
-        request_id,
+        request_id: client.request_id,
         host_override: host_override(entry, endpoint),
     };
     headers::add_forwarded(&mut parts.headers, fwd);
@@ -124,6 +138,17 @@ async fn forward(
 
     if let (StatusCode::SWITCHING_PROTOCOLS, Some(on_upgrade)) = (resp.status(), client_upgrade) {
         return Ok(upgrade::relay(resp, on_upgrade));
+    }
+    if normalize::wants_rewrite(entry, resp.status()) {
+        let ctx = normalize::Ctx {
+            accept_language: client.accept_language,
+            head: client.head,
+            deadline,
+        };
+        let (resp, decision) = normalize::rewrite(gw, entry, resp, ctx).await;
+        log.format = Some(decision.format.as_str());
+        log.error_owned = Some(decision.code);
+        return Ok(resp);
     }
     let (mut rparts, rbody) = resp.into_parts();
     headers::strip_hop_by_hop(&mut rparts.headers);

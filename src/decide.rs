@@ -1,0 +1,174 @@
+//! The envelope for an upstream 4xx/5xx: which code and message the client gets, and why.
+//!
+//! Pure and synchronous, so the request path and `errgate explain` give the same answer. The
+//! order of rules is DESIGN §1: decode the (capped) body, recognise its format, clean the message
+//! and reject what looks internal, prefer the catalog for foreign 5xx, then apply the route's
+//! own mappings. Anything left without a message gets the catalog's, in the client's language.
+
+use crate::catalog::Catalog;
+use crate::clean::clean_message;
+use crate::config::{ANY_LANGUAGE, ErrorMapping, Errors, Route};
+use crate::decode::decode_body;
+use crate::detect::{self, Format};
+
+/// What was read of the upstream's error response.
+#[derive(Debug, Clone, Copy)]
+pub struct Inspected<'a> {
+    pub status: u16,
+    pub content_type: Option<&'a str>,
+    pub content_encoding: Option<&'a str>,
+    /// At most `errors.max_inspect_bytes` of the raw body.
+    pub body: &'a [u8],
+    /// False when the body was longer than the cap, cut off, or stalled past the deadline.
+    pub complete: bool,
+}
+
+/// Where the final message came from, for `explain` and logs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MessageFrom {
+    Upstream,
+    Mapping,
+    /// The catalog, with the reason the upstream's message was not used.
+    Catalog(&'static str),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CodeFrom {
+    Upstream,
+    Validation,
+    Status,
+    Mapping,
+}
+
+#[derive(Debug, Clone)]
+pub struct Decision {
+    pub code: String,
+    pub message: String,
+    pub format: Format,
+    /// Set when errgate chose the language (catalog or mapping), not the upstream.
+    pub content_language: Option<String>,
+    pub message_from: MessageFrom,
+    pub code_from: CodeFrom,
+}
+
+/// Decides the envelope for one upstream error response.
+pub fn decide(
+    insp: &Inspected<'_>,
+    route: &Route,
+    errors: &Errors,
+    catalog: &Catalog,
+    lang: &str,
+) -> Decision {
+    let (format, upstream_code, validation, message) = read_body(insp, errors);
+    let (mut code, mut code_from) = match (&upstream_code, validation && insp.status == 400) {
+        (Some(code), _) => (code.clone(), CodeFrom::Upstream),
+        (None, true) => ("VALIDATION_ERROR".to_string(), CodeFrom::Validation),
+        (None, false) => (
+            crate::codes::status_code(insp.status).to_string(),
+            CodeFrom::Status,
+        ),
+    };
+    let mut message: Result<(String, Option<String>), &'static str> = message.map(|m| (m, None));
+    let mapping = route
+        .errors
+        .iter()
+        .find(|m| mapping_matches(m, insp.status, upstream_code.as_deref()));
+    let mut from_mapping = false;
+    if let Some(m) = mapping {
+        if let Some(error) = &m.error {
+            code.clone_from(error);
+            code_from = CodeFrom::Mapping;
+        }
+        if let Some((text, text_lang)) = mapping_message(m, lang, &errors.default_locale) {
+            message = Ok((text.to_string(), text_lang.map(str::to_string)));
+            from_mapping = true;
+        }
+    }
+    let (message, content_language, message_from) = match message {
+        Ok((text, text_lang)) if from_mapping => (text, text_lang, MessageFrom::Mapping),
+        Ok((text, _)) => (text, None, MessageFrom::Upstream),
+        Err(why) => {
+            let found = catalog.message(&code, insp.status, lang, &errors.default_locale);
+            let text_lang = Some(found.lang.to_string());
+            (found.text.to_string(), text_lang, MessageFrom::Catalog(why))
+        }
+    };
+    Decision {
+        code,
+        message,
+        format,
+        content_language,
+        message_from,
+        code_from,
+    }
+}
+
+/// Format, upstream code, validation flag, and the usable message or why there is none.
+fn read_body(
+    insp: &Inspected<'_>,
+    errors: &Errors,
+) -> (Format, Option<String>, bool, Result<String, &'static str>) {
+    let decoded = decode_body(
+        insp.body,
+        insp.content_encoding,
+        insp.content_type,
+        errors.max_inspect_bytes,
+    );
+    if decoded.encoding_failed {
+        return (
+            Format::Unrecognized,
+            None,
+            false,
+            Err("body encoding could not be decoded"),
+        );
+    }
+    let ext = detect::extract(insp.status, insp.content_type, &decoded.text);
+    let message = if !insp.complete || decoded.truncated {
+        Err("body was truncated, over the inspection cap, or stalled")
+    } else if insp.status >= 500
+        && ext.format != Format::Envelope
+        && !errors.expose_upstream_5xx_messages
+    {
+        Err("5xx from a foreign format (backends leak internals on 5xx)")
+    } else {
+        match ext.message.as_deref() {
+            None => Err("no usable message in the body"),
+            Some(raw) => {
+                clean_message(raw).ok_or("message looked internal or was empty once cleaned")
+            }
+        }
+    };
+    (ext.format, ext.code, ext.validation, message)
+}
+
+fn mapping_matches(m: &ErrorMapping, status: u16, upstream_code: Option<&str>) -> bool {
+    let status_ok = m.status.is_none_or(|s| s == status);
+    let code_ok = match (&m.upstream_error, upstream_code) {
+        (None, _) => true,
+        (Some(want), Some(got)) => want == got,
+        (Some(_), None) => false,
+    };
+    status_ok && code_ok
+}
+
+/// The mapping's message in the client's language, else the default, else any-language text,
+/// else English; with the language it is written in (`None` for any-language text).
+fn mapping_message<'m>(
+    m: &'m ErrorMapping,
+    lang: &str,
+    default: &str,
+) -> Option<(&'m str, Option<&'m str>)> {
+    let primary = lang.split_once('-').map_or(lang, |(p, _)| p);
+    for want in [lang, primary, default] {
+        if let Some((k, v)) = m.message.get_key_value(want) {
+            return Some((v, Some(k)));
+        }
+    }
+    if let Some(v) = m.message.get(ANY_LANGUAGE) {
+        return Some((v, None));
+    }
+    m.message
+        .get_key_value("en")
+        .or_else(|| m.message.iter().next())
+        .map(|(k, v)| (v.as_str(), Some(k.as_str())))
+}

@@ -1,0 +1,127 @@
+//! Rewrites an upstream 4xx/5xx into the envelope: reads a capped prefix of the body within the
+//! request's deadline, asks [`crate::decide`] for code and message, and keeps the upstream
+//! headers that still mean something to the client.
+
+use bytes::{Bytes, BytesMut};
+use http::Response;
+use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use http_body_util::BodyExt;
+use hyper::body::Incoming;
+use tokio::time::Instant;
+
+use crate::body::ResponseBody;
+use crate::decide::{self, Decision, Inspected};
+use crate::envelope::{self, EnvelopeOpts};
+use crate::gateway::{Gateway, RouteEntry};
+use crate::locale;
+
+static CONTENT_MD5: HeaderName = HeaderName::from_static("content-md5");
+
+/// Headers that described the upstream's body, which the envelope replaces.
+fn body_headers() -> [&'static HeaderName; 9] {
+    [
+        &header::CONTENT_TYPE,
+        &header::CONTENT_LENGTH,
+        &header::CONTENT_ENCODING,
+        &header::TRANSFER_ENCODING,
+        &CONTENT_MD5,
+        &header::ETAG,
+        &header::CONTENT_RANGE,
+        &header::CONTENT_DISPOSITION,
+        &header::CONTENT_LOCATION,
+    ]
+}
+
+/// Whether a response with this status is rewritten.
+pub fn wants_rewrite(entry: &RouteEntry, status: http::StatusCode) -> bool {
+    entry.route.normalize && (status.is_client_error() || status.is_server_error())
+}
+
+/// The request facts the rewrite needs.
+pub struct Ctx<'a> {
+    pub accept_language: Option<&'a HeaderValue>,
+    pub head: bool,
+    pub deadline: Instant,
+}
+
+/// The envelope response for an upstream error, and the decision behind it.
+pub async fn rewrite(
+    gw: &Gateway,
+    entry: &RouteEntry,
+    resp: Response<Incoming>,
+    ctx: Ctx<'_>,
+) -> (Response<ResponseBody>, Decision) {
+    let (mut parts, body) = resp.into_parts();
+    let cap = gw.config.errors.max_inspect_bytes;
+    let (raw, complete) = read_capped(body, cap, ctx.deadline).await;
+    let text_header = |name| {
+        parts
+            .headers
+            .get(name)
+            .and_then(|v: &HeaderValue| v.to_str().ok())
+    };
+    let insp = Inspected {
+        status: parts.status.as_u16(),
+        content_type: text_header(header::CONTENT_TYPE),
+        content_encoding: text_header(header::CONTENT_ENCODING),
+        body: &raw,
+        complete,
+    };
+    let default_lang = gw.config.errors.default_locale.as_str();
+    let accept = ctx.accept_language.map(HeaderValue::as_bytes);
+    let lang = locale::negotiate(accept, &gw.catalog, default_lang);
+    let decision = decide::decide(&insp, &entry.route, &gw.config.errors, &gw.catalog, lang);
+
+    let opts = EnvelopeOpts {
+        content_language: decision.content_language.as_deref(),
+        proxy_status: None,
+        head: ctx.head,
+    };
+    let built = envelope::response(parts.status, &decision.code, &decision.message, &opts);
+    let (env_parts, env_body) = built.into_parts();
+    merge_headers(&mut parts.headers, env_parts.headers);
+    (
+        Response::from_parts(parts, ResponseBody::full(env_body)),
+        decision,
+    )
+}
+
+/// Keeps the upstream's meaningful headers, replacing those that described its body.
+fn merge_headers(upstream: &mut HeaderMap, envelope: HeaderMap) {
+    for name in body_headers() {
+        upstream.remove(name);
+    }
+    let upstream_caches = upstream.contains_key(header::CACHE_CONTROL);
+    for (name, value) in envelope {
+        let Some(name) = name else { continue };
+        if name == header::CACHE_CONTROL && upstream_caches {
+            continue;
+        }
+        upstream.insert(name, value);
+    }
+}
+
+/// Reads at most `cap` bytes before `deadline`; `complete` is false if the body was longer,
+/// failed, or stalled.
+async fn read_capped(mut body: Incoming, cap: usize, deadline: Instant) -> (Bytes, bool) {
+    let mut buf = BytesMut::new();
+    let read = async {
+        while let Some(frame) = body.frame().await {
+            let Ok(frame) = frame else { return false };
+            let Ok(data) = frame.into_data() else {
+                continue;
+            };
+            let room = cap - buf.len();
+            if data.len() > room {
+                buf.extend_from_slice(&data[..room]);
+                return false;
+            }
+            buf.extend_from_slice(&data);
+        }
+        true
+    };
+    match tokio::time::timeout_at(deadline, read).await {
+        Ok(complete) => (buf.freeze(), complete),
+        Err(_) => (Bytes::new(), false),
+    }
+}
