@@ -65,7 +65,7 @@ impl Format {
     pub fn as_str(&self) -> &'static str {
         match self {
             Format::Envelope => "envelope",
-            Format::PowerAuth => "powerauth",
+            Format::PowerAuth => "power_auth",
             Format::ProblemDetails => "problem_details",
             Format::GoogleApi => "google_api",
             Format::OAuth2 => "oauth2",

@@ -154,12 +154,7 @@ pub(super) fn other_json(_: &Ctx, obj: &Object) -> Option<Extracted> {
     let code = CODE_KEYS
         .iter()
         .find_map(|key| code_of(obj.get(*key)))
-        .or_else(|| obj_field(obj, "error").and_then(|inner| code_of(inner.get("code"))))
-        .or_else(|| {
-            str_field(obj, "error")
-                .filter(|e| is_token(e))
-                .and_then(convert_code)
-        });
+        .or_else(|| obj_field(obj, "error").and_then(|inner| code_of(inner.get("code"))));
     Some(Extracted {
         format: Format::OtherJson,
         message,

@@ -95,9 +95,10 @@ fn drf_field_maps() {
         r#"{"username":["This field is required."],"email":["Enter a valid email address."]}"#;
     let got = extract(400, JSON, fields);
     assert_eq!(got.format, Format::FastApi);
+    // Document order (serde_json's preserve_order): the first field the backend listed.
     assert_eq!(
         got.message.as_deref(),
-        Some("email: Enter a valid email address.")
+        Some("username: This field is required.")
     );
     assert!(got.validation);
     assert_eq!(got.code_or_derived(400), "VALIDATION_ERROR");
