@@ -22,6 +22,9 @@ const RESPONSE_BYTES: u64 = 100 * MIB;
 const REQUEST_BYTES: u64 = 20 * MIB;
 /// errgate must not hold more than this of a stream at once (plus allocator noise).
 const MAX_RSS_GROWTH: u64 = 40 * MIB;
+/// The same for the 20 MiB upload: tighter, or buffering all of it would still pass. Observed
+/// growth is 1-3 MiB.
+const MAX_UPLOAD_RSS_GROWTH: u64 = 10 * MIB;
 
 /// A body of `remaining` bytes produced 64 KiB at a time, never held in memory as a whole.
 struct Generated {
@@ -134,10 +137,10 @@ impl Drop for RssSampler {
     }
 }
 
-fn assert_flat(what: &str, baseline: u64, peak: u64) {
+fn assert_flat(what: &str, baseline: u64, peak: u64, bound: u64) {
     let growth = peak.saturating_sub(baseline);
     assert!(
-        growth < MAX_RSS_GROWTH,
+        growth < bound,
         "{what}: RSS grew by {} MiB (baseline {} MiB, peak {} MiB): errgate buffers the stream",
         growth / MIB,
         baseline / MIB,
@@ -182,7 +185,12 @@ async fn large_bodies_stream_through_without_buffering() {
         assert_eq!(resp.status(), 200);
         let received = count_bytes(resp.into_body()).await;
         assert_eq!(received, RESPONSE_BYTES, "response bytes through errgate");
-        assert_flat("100 MiB response", baseline, sampler.finish());
+        assert_flat(
+            "100 MiB response",
+            baseline,
+            sampler.finish(),
+            MAX_RSS_GROWTH,
+        );
 
         let baseline = rss_bytes();
         let sampler = RssSampler::start();
@@ -193,7 +201,12 @@ async fn large_bodies_stream_through_without_buffering() {
         assert_eq!(resp.status(), 200);
         let body = resp.into_body().collect().await.unwrap().to_bytes();
         assert_eq!(&body[..], REQUEST_BYTES.to_string().as_bytes());
-        assert_flat("20 MiB request body", baseline, sampler.finish());
+        assert_flat(
+            "20 MiB request body",
+            baseline,
+            sampler.finish(),
+            MAX_UPLOAD_RSS_GROWTH,
+        );
     };
     tokio::time::timeout(Duration::from_secs(180), work)
         .await
