@@ -13,6 +13,7 @@ use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
 
 use crate::config::Listener;
 use crate::gateway::Gateway;
@@ -39,6 +40,8 @@ pub async fn run(
     let builder = http_builder(&cfg);
     let graceful = GracefulShutdown::new();
     let slots = Arc::new(Semaphore::new(cfg.max_connections));
+    // Cancelled when the drain times out, so no connection outlives `run`.
+    let cut_off = CancellationToken::new();
     let listener = listeners.public;
     tokio::pin!(shutdown);
     loop {
@@ -66,9 +69,13 @@ pub async fn run(
         });
         let conn = serve_one(&builder, stream, svc);
         let watched = graceful.watch(conn);
+        let cut_off = cut_off.clone();
         tokio::spawn(async move {
-            if let Err(err) = watched.await {
-                tracing::debug!(client = %peer, error = %err, "client connection ended with an error");
+            tokio::select! {
+                result = watched => if let Err(err) = result {
+                    tracing::debug!(client = %peer, error = %err, "client connection ended with an error");
+                },
+                () = cut_off.cancelled() => {}
             }
             drop(permit);
         });
@@ -79,6 +86,7 @@ pub async fn run(
         () = graceful.shutdown() => tracing::info!("drained"),
         () = tokio::time::sleep(cfg.drain_timeout) => {
             tracing::warn!("drain timeout passed; closing remaining connections");
+            cut_off.cancel();
         }
     }
     Ok(())
