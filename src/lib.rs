@@ -5,7 +5,8 @@
 //! - `config`: the validated, typed configuration; `config_file`: TOML + env → `config`.
 //!   Behind it: `config_raw` (file structs), `config_validate`, `config_routes`,
 //!   `config_retry` (checks and defaults), `duration` (`"250ms"` strings).
-//! - `server`: the public listener, connection limits, drain.
+//! - `server`: the public listener, connection limits, drain; `client_io`: the client socket,
+//!   shared so a client that stalls mid-head still gets its 408.
 //! - `gateway`: the running state built from a config (routes, upstream clients, catalog).
 //! - `proxy`: one request's path, top to bottom; `upgrade`: WebSocket relay.
 //! - `routing`: path normalization and longest-prefix route matching.
@@ -28,6 +29,7 @@ pub mod catalog;
 mod catalog_builtin;
 pub mod clean;
 pub mod cli;
+pub mod client_io;
 pub mod code_convert;
 pub mod codes;
 pub mod config;

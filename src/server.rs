@@ -11,12 +11,16 @@ use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
+use crate::client_io::{self, LastWord};
 use crate::config::Listener;
+use crate::envelope::OwnFailure;
+use crate::error::find;
 use crate::gateway::Gateway;
+use crate::headers;
 use crate::proxy;
 
 /// Concurrent HTTP/2 streams per client connection.
@@ -67,13 +71,18 @@ pub async fn run(
             let gw = gw.clone();
             async move { Ok::<_, Infallible>(proxy::handle(gw, req, peer).await) }
         });
-        let conn = serve_one(&builder, stream, svc);
+        // Small responses must not wait for Nagle's algorithm.
+        let _ = stream.set_nodelay(true);
+        let (io, last_word) = client_io::split(stream);
+        let conn = builder
+            .serve_connection_with_upgrades(TokioIo::new(io), svc)
+            .into_owned();
         let watched = graceful.watch(conn);
-        let cut_off = cut_off.clone();
+        let (cut_off, gw) = (cut_off.clone(), gateway.clone());
         tokio::spawn(async move {
             tokio::select! {
                 result = watched => if let Err(err) = result {
-                    tracing::debug!(client = %peer, error = %err, "client connection ended with an error");
+                    connection_failed(&gw, &*err, last_word).await;
                 },
                 () = cut_off.cancelled() => {}
             }
@@ -94,25 +103,22 @@ pub async fn run(
 
 type Builder = auto::Builder<TokioExecutor>;
 
-fn serve_one<S>(
-    builder: &Builder,
-    stream: TcpStream,
-    svc: S,
-) -> auto::UpgradeableConnection<'static, TokioIo<TcpStream>, S, TokioExecutor>
-where
-    S: hyper::service::Service<
-            http::Request<hyper::body::Incoming>,
-            Response = http::Response<crate::body::ResponseBody>,
-            Error = Infallible,
-        > + Send
-        + 'static,
-    S::Future: Send + 'static,
-{
-    // Small responses must not wait for Nagle's algorithm.
-    let _ = stream.set_nodelay(true);
-    builder
-        .serve_connection_with_upgrades(TokioIo::new(stream), svc)
-        .into_owned()
+/// A connection that hyper gave up on: a client that stalled mid-head gets its 408 envelope.
+async fn connection_failed(
+    gw: &Gateway,
+    err: &(dyn std::error::Error + Send + Sync + 'static),
+    last_word: LastWord,
+) {
+    let timed_out = find::<hyper::Error>(err).is_some_and(hyper::Error::is_timeout);
+    if timed_out && last_word.mid_request() {
+        let lang = gw.config.errors.default_locale.as_str();
+        let mut resp = OwnFailure::RequestHeadTimeout.response(&gw.catalog, lang, lang, false);
+        resp.headers_mut()
+            .insert(&headers::X_REQUEST_ID, headers::new_request_id());
+        last_word.send(resp).await;
+        return;
+    }
+    tracing::debug!(error = %err, "client connection ended with an error");
 }
 
 fn http_builder(cfg: &Listener) -> Builder {

@@ -4,7 +4,6 @@
 use serde_json::Value;
 
 use super::{Ctx, Object, code_of, found, obj_field, str_field};
-use crate::code_convert::convert_code;
 use crate::detect::{Extracted, Format, usable_message};
 
 /// Keys that carry a human message in ad-hoc JSON: DESIGN §1's list, then the camelCase and
