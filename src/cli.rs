@@ -86,7 +86,7 @@ pub fn load(path: &Path) -> Result<Config, ExitCode> {
     })?;
     // Building the clients reads `ca_file`s: a bad certificate is a config error too.
     Gateway::new(config.clone()).map_err(|err| {
-        eprintln!("{}: {err}", path.display());
+        eprintln!("{err}");
         ExitCode::from(EXIT_CONFIG)
     })?;
     Ok(config)

@@ -5,9 +5,19 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::catalog::Catalog;
+use crate::catalog_file::{self, CatalogFileError};
 use crate::config::{Config, Route};
 use crate::routing::RouteTable;
 use crate::upstream::{ClientError, UpstreamClient};
+
+/// Why a config that validated still cannot run (a CA or catalog file's content).
+#[derive(Debug, thiserror::Error)]
+pub enum GatewayError {
+    #[error(transparent)]
+    Client(#[from] ClientError),
+    #[error(transparent)]
+    Catalog(#[from] CatalogFileError),
+}
 
 /// A route with what the request path needs at hand.
 #[derive(Debug)]
@@ -25,7 +35,7 @@ pub struct Gateway {
 }
 
 impl Gateway {
-    pub fn new(config: Config) -> Result<Gateway, ClientError> {
+    pub fn new(config: Config) -> Result<Gateway, GatewayError> {
         let mut clients = HashMap::new();
         for (name, upstream) in &config.upstreams {
             let client = UpstreamClient::new(upstream.clone())?;
@@ -44,9 +54,13 @@ impl Gateway {
             };
             entries.push((route.host.clone(), route.path_prefix.clone(), entry));
         }
+        let mut catalog = Catalog::builtin();
+        for path in &config.errors.catalogs {
+            catalog_file::load_into(&mut catalog, path)?;
+        }
         Ok(Gateway {
             config: Arc::new(config),
-            catalog: Catalog::builtin(),
+            catalog,
             routes: RouteTable::new(entries),
         })
     }

@@ -15,7 +15,8 @@
 //! - `body`: request-size cap and the streamed response body.
 //! - `error`: the request path's failures and their status, code and `Proxy-Status`.
 //! - `respond`: errgate's own failures as envelope responses.
-//! - `codes`, `catalog`, `locale`, `envelope`: error codes, messages, languages, the JSON body.
+//! - `codes`, `catalog`, `locale`, `envelope`: error codes, messages, languages, the JSON body;
+//!   `catalog_file`: extra catalogs from TOML.
 //! - `detect`: recognises an upstream error body's format and extracts message and code;
 //!   `code_convert`: upstream codes to UPPER_SNAKE.
 //! - `normalize`: an upstream 4xx/5xx → the envelope; `decide`: which code and message, and why.
@@ -27,6 +28,7 @@ pub mod access_log;
 pub mod body;
 pub mod catalog;
 mod catalog_builtin;
+pub mod catalog_file;
 pub mod clean;
 pub mod cli;
 pub mod client_io;
