@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand};
 use tokio::net::TcpListener;
 
 use crate::config::{self, Config};
+use crate::explain::{self, ExplainArgs};
 use crate::gateway::Gateway;
 use crate::logging::{self, LogFormat};
 use crate::server::{self, Listeners};
@@ -42,6 +43,8 @@ enum Command {
     Check,
     /// Start the gateway on the demo config with a built-in misbehaving sample backend.
     Demo,
+    /// Show the envelope errgate would send for an upstream response, and why.
+    Explain(ExplainArgs),
 }
 
 pub fn main() -> ExitCode {
@@ -57,6 +60,15 @@ pub fn main() -> ExitCode {
             &cli.config
                 .unwrap_or_else(|| config::DEFAULT_CONFIG_PATH.into()),
         ),
+        Some(Command::Explain(args)) => {
+            match load(
+                &cli.config
+                    .unwrap_or_else(|| config::DEFAULT_CONFIG_PATH.into()),
+            ) {
+                Ok(config) => explain::run(config, &args),
+                Err(code) => code,
+            }
+        }
         Some(Command::Demo) => {
             let path = cli.config.unwrap_or_else(|| demo::DEFAULT_CONFIG.into());
             logging::init(cli.log_format.unwrap_or(LogFormat::Text));

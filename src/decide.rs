@@ -123,20 +123,16 @@ fn read_body(
         );
     }
     let ext = detect::extract(insp.status, insp.content_type, &decoded.text);
-    let message = if !insp.complete || decoded.truncated {
-        Err("body was truncated, over the inspection cap, or stalled")
-    } else if insp.status >= 500
+    let foreign_5xx = insp.status >= 500
         && ext.format != Format::Envelope
-        && !errors.expose_upstream_5xx_messages
-    {
-        Err("5xx from a foreign format (backends leak internals on 5xx)")
-    } else {
-        match ext.message.as_deref() {
-            None => Err("no usable message in the body"),
-            Some(raw) => {
-                clean_message(raw).ok_or("message looked internal or was empty once cleaned")
-            }
+        && !errors.expose_upstream_5xx_messages;
+    let message = match ext.message.as_deref() {
+        _ if !insp.complete || decoded.truncated => {
+            Err("body was truncated, over the inspection cap, or stalled")
         }
+        None => Err("no usable message in the body"),
+        Some(_) if foreign_5xx => Err("a 5xx in a foreign format (backends leak internals on 5xx)"),
+        Some(raw) => clean_message(raw).ok_or("message looked internal or was empty once cleaned"),
     };
     (ext.format, ext.code, ext.validation, message)
 }

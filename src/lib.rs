@@ -22,6 +22,7 @@
 //! - `normalize`: an upstream 4xx/5xx → the envelope; `decide`: which code and message, and why.
 //! - `decode`: a capped error body to text (gzip/deflate, charset); `clean`: message
 //!   cleaning; `leak`: the guard against stack traces, paths, SQL and internal addresses.
+//! - `explain`: the `errgate explain` report.
 //! - `access_log`: one line per request; `demo`: the built-in sample backend.
 
 pub mod access_log;
@@ -47,6 +48,7 @@ pub mod detect;
 mod duration;
 pub mod envelope;
 pub mod error;
+pub mod explain;
 pub mod gateway;
 pub mod headers;
 pub mod leak;
