@@ -22,6 +22,7 @@
 //! - `normalize`: an upstream 4xx/5xx → the envelope; `decide`: which code and message, and why.
 //! - `decode`: a capped error body to text (gzip/deflate, charset); `clean`: message
 //!   cleaning; `leak`: the guard against stack traces, paths, SQL and internal addresses.
+//! - `labels`: bounded metric label values for error codes (100 upstream codes, then OTHER).
 //! - `explain`: the `errgate explain` report.
 //! - `access_log`: one line per request; `demo`: the built-in sample backend.
 
@@ -51,6 +52,7 @@ pub mod error;
 pub mod explain;
 pub mod gateway;
 pub mod headers;
+pub mod labels;
 pub mod leak;
 pub mod locale;
 pub mod logging;
