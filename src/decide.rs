@@ -168,3 +168,109 @@ fn mapping_message<'m>(
         .or_else(|| m.message.iter().next())
         .map(|(k, v)| (v.as_str(), Some(k.as_str())))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config_file::from_toml_str;
+
+    const BASE: &str = "[upstreams.u]\nendpoints = [\"http://127.0.0.1:1\"]\n[[routes]]\nname = \"r\"\npath_prefix = \"/\"\nupstream = \"u\"\n";
+
+    fn decide_with(extra: &str, status: u16, body: &str) -> Decision {
+        let cfg = from_toml_str(&format!("{extra}\n{BASE}")).unwrap();
+        let insp = Inspected {
+            status,
+            content_type: Some("application/json"),
+            content_encoding: None,
+            body: body.as_bytes(),
+            complete: true,
+        };
+        decide(
+            &insp,
+            &cfg.routes[0],
+            &cfg.errors,
+            &Catalog::builtin(),
+            "en",
+        )
+    }
+
+    #[test]
+    fn foreign_5xx_messages_use_the_catalog_unless_exposed() {
+        let body = r#"{"message":"Payment provider down"}"#;
+        let hidden = decide_with("", 503, body);
+        assert!(matches!(hidden.message_from, MessageFrom::Catalog(_)));
+        let exposed = decide_with("[errors]\nexpose_upstream_5xx_messages = true", 503, body);
+        assert_eq!(exposed.message, "Payment provider down");
+    }
+
+    #[test]
+    fn an_envelope_5xx_is_trusted_but_cleaned() {
+        let body = r#"{"success":false,"message":"<b>Pagos</b>   no disponibles","error":"PAYMENTS_DOWN"}"#;
+        let d = decide_with("", 503, body);
+        assert_eq!(
+            (d.code.as_str(), d.message.as_str()),
+            ("PAYMENTS_DOWN", "Pagos no disponibles")
+        );
+        assert_eq!(d.message_from, MessageFrom::Upstream);
+    }
+
+    #[test]
+    fn mappings_match_by_upstream_code() {
+        let route = "[[routes.errors]]\nupstream_error = \"CARD_DECLINED\"\nerror = \"PAYMENT_DECLINED\"\nmessage = \"Tu tarjeta fue rechazada\"";
+        let cfg = from_toml_str(&format!("{BASE}{route}")).unwrap();
+        let body = br#"{"error":{"type":"card_error","code":"card_declined","message":"Your card was declined."}}"#;
+        let insp = Inspected {
+            status: 402,
+            content_type: Some("application/json"),
+            content_encoding: None,
+            body,
+            complete: true,
+        };
+        let d = decide(
+            &insp,
+            &cfg.routes[0],
+            &cfg.errors,
+            &Catalog::builtin(),
+            "es",
+        );
+        assert_eq!(d.code, "PAYMENT_DECLINED");
+        assert_eq!(d.message, "Tu tarjeta fue rechazada");
+        assert_eq!(
+            d.content_language, None,
+            "an any-language message names no language"
+        );
+        let other = Inspected {
+            body: br#"{"error":{"code":"expired_card","message":"Expired."}}"#,
+            ..insp
+        };
+        let d = decide(
+            &other,
+            &cfg.routes[0],
+            &cfg.errors,
+            &Catalog::builtin(),
+            "es",
+        );
+        assert_eq!(d.code, "EXPIRED_CARD");
+    }
+
+    #[test]
+    fn a_truncated_body_never_yields_its_message() {
+        let cfg = from_toml_str(BASE).unwrap();
+        let insp = Inspected {
+            status: 400,
+            content_type: Some("text/plain"),
+            content_encoding: None,
+            body: b"Seat already taken",
+            complete: false,
+        };
+        let d = decide(
+            &insp,
+            &cfg.routes[0],
+            &cfg.errors,
+            &Catalog::builtin(),
+            "en",
+        );
+        assert_eq!(d.code, "BAD_REQUEST");
+        assert!(matches!(d.message_from, MessageFrom::Catalog(_)));
+    }
+}
