@@ -18,6 +18,7 @@ pub enum ConnectKind {
     Refused,
     Timeout,
     Tls,
+    TlsCertificate,
     Other,
 }
 
@@ -82,6 +83,7 @@ impl ProxyError {
                 ConnectKind::Refused => "connection_refused",
                 ConnectKind::Timeout => "connection_timeout",
                 ConnectKind::Tls => "tls_protocol_error",
+                ConnectKind::TlsCertificate => "tls_certificate_error",
                 ConnectKind::Other => "destination_unavailable",
             },
             ProxyError::Reset(_) => "connection_terminated",
@@ -125,13 +127,37 @@ pub fn find<'a, T: StdError + 'static>(err: &'a (dyn StdError + 'static)) -> Opt
 }
 
 fn connect_kind(err: &(dyn StdError + 'static)) -> ConnectKind {
-    if find::<rustls::Error>(err).is_some() {
-        return ConnectKind::Tls;
+    let mut cur: Option<&(dyn StdError + 'static)> = Some(err);
+    while let Some(e) = cur {
+        if let Some(tls) = e.downcast_ref::<rustls::Error>() {
+            return tls_kind(tls);
+        }
+        if let Some(io) = e.downcast_ref::<io::Error>() {
+            match io.kind() {
+                io::ErrorKind::ConnectionRefused => return ConnectKind::Refused,
+                io::ErrorKind::TimedOut => return ConnectKind::Timeout,
+                _ => {}
+            }
+            // io::Error::source() skips the error it wraps (TLS errors arrive wrapped twice),
+            // so descend into it explicitly.
+            if let Some(inner) = io.get_ref() {
+                cur = Some(inner);
+                continue;
+            }
+            if io.kind() == io::ErrorKind::InvalidData {
+                return ConnectKind::Tls;
+            }
+        }
+        cur = e.source();
     }
-    match find::<io::Error>(err).map(io::Error::kind) {
-        Some(io::ErrorKind::ConnectionRefused) => ConnectKind::Refused,
-        Some(io::ErrorKind::TimedOut) => ConnectKind::Timeout,
-        Some(io::ErrorKind::InvalidData) => ConnectKind::Tls,
-        _ => ConnectKind::Other,
+    ConnectKind::Other
+}
+
+fn tls_kind(err: &rustls::Error) -> ConnectKind {
+    match err {
+        rustls::Error::InvalidCertificate(_) | rustls::Error::NoCertificatesPresented => {
+            ConnectKind::TlsCertificate
+        }
+        _ => ConnectKind::Tls,
     }
 }
