@@ -165,6 +165,11 @@ fn host_override(entry: &RouteEntry, endpoint: usize) -> Option<HeaderValue> {
     }
 }
 
+/// The upstream answered with a status HTTP does not have.
+#[derive(Debug, thiserror::Error)]
+#[error("upstream sent status {0}, outside 100..=599")]
+struct InvalidStatus(u16);
+
 /// One attempt, bounded by the try timeout and the route's deadline.
 async fn attempt(
     entry: &RouteEntry,
@@ -173,6 +178,11 @@ async fn attempt(
 ) -> Result<Response<Incoming>, ProxyError> {
     let try_deadline = deadline.min(Instant::now() + entry.route.try_timeout);
     match tokio::time::timeout_at(try_deadline, entry.client.send(req)).await {
+        // http accepts 100..=999; HTTP itself ends at 599 (RFC 9110 §15).
+        Ok(Ok(resp)) if resp.status().as_u16() > 599 => {
+            let status = resp.status().as_u16();
+            Err(ProxyError::Protocol(Box::new(InvalidStatus(status))))
+        }
         Ok(Ok(resp)) => Ok(resp),
         Ok(Err(err)) => Err(ProxyError::from_client(err)),
         Err(_) if try_deadline >= deadline => Err(ProxyError::Deadline),
