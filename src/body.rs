@@ -11,7 +11,6 @@ use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
 use bytes::Bytes;
-use http_body_util::BodyExt;
 use hyper::body::{Body, Frame, Incoming, SizeHint};
 use pin_project_lite::pin_project;
 use tokio::time::{Instant, Sleep};
@@ -221,22 +220,4 @@ impl Body for ResponseBody {
             }
         }
     }
-}
-
-/// Reads at most `limit` bytes of a body; `Ok(None)` if it is longer.
-pub async fn collect_capped<B>(body: B, limit: usize) -> Result<Option<Bytes>, B::Error>
-where
-    B: Body<Data = Bytes> + Unpin,
-{
-    let mut body = body;
-    let mut buf = bytes::BytesMut::new();
-    while let Some(frame) = body.frame().await {
-        if let Ok(data) = frame?.into_data() {
-            if buf.len() + data.len() > limit {
-                return Ok(None);
-            }
-            buf.extend_from_slice(&data);
-        }
-    }
-    Ok(Some(buf.freeze()))
 }
