@@ -10,6 +10,9 @@ use std::time::Instant;
 
 use http::Method;
 
+use crate::attempts::Trace;
+use crate::retry::Refusal;
+
 /// The request's record, filled in along its path and logged on drop.
 #[derive(Debug)]
 pub struct AccessLog {
@@ -26,6 +29,10 @@ pub struct AccessLog {
     /// The recognised format of a rewritten upstream error body.
     pub format: Option<&'static str>,
     pub attempts: u32,
+    /// Why each retry happened, in order (empty without retries).
+    pub retries: Vec<&'static str>,
+    /// Why a retry that was wanted did not happen.
+    pub retry_refused: Option<&'static str>,
     pub bytes_out: u64,
     pub aborted: bool,
     pub started: Instant,
@@ -47,10 +54,20 @@ impl AccessLog {
             error_owned: None,
             format: None,
             attempts: 0,
+            retries: Vec::new(),
+            retry_refused: None,
             bytes_out: 0,
             aborted: false,
             started: Instant::now(),
         }
+    }
+
+    /// Takes the attempt loop's record: attempts, retry reasons and the last endpoint.
+    pub fn record_attempts(&mut self, trace: Trace, endpoint_labels: &[Arc<str>]) {
+        self.attempts = trace.attempts;
+        self.retries = trace.retries;
+        self.retry_refused = trace.refused.map(Refusal::label);
+        self.endpoint = trace.endpoint.and_then(|i| endpoint_labels.get(i).cloned());
     }
 
     pub fn add_bytes_out(&mut self, n: usize) {
@@ -83,9 +100,26 @@ impl Drop for AccessLog {
             error = self.error_code(),
             format = self.format.unwrap_or(""),
             attempts = self.attempts,
+            retries = %Reasons(&self.retries),
+            retry_refused = self.retry_refused.unwrap_or(""),
             bytes_out = self.bytes_out,
             aborted = self.aborted,
             duration_ms = (duration_ms * 1000.0).round() / 1000.0,
         );
+    }
+}
+
+/// Retry reasons as one comma-separated field (`503,reset`), written without allocating.
+struct Reasons<'a>(&'a [&'static str]);
+
+impl std::fmt::Display for Reasons<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (i, reason) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str(",")?;
+            }
+            f.write_str(reason)?;
+        }
+        Ok(())
     }
 }

@@ -1,5 +1,5 @@
-//! Bodies on both sides of the proxy: the client's request body with its size cap, and the
-//! response body, which is either the upstream's stream or a small buffer errgate wrote.
+//! The response body, which is either the upstream's stream or a small buffer errgate wrote,
+//! and the error types of both bodies (the request side is [`crate::request_body`]).
 //!
 //! Success bodies are never buffered: [`ResponseBody::upstream`] hands frames through as they
 //! arrive. An error from the upstream mid-body is returned to hyper, which then aborts the
@@ -16,6 +16,7 @@ use pin_project_lite::pin_project;
 use tokio::time::{Instant, Sleep};
 
 use crate::access_log::AccessLog;
+use crate::balance::Hold;
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -35,61 +36,6 @@ pub struct ClientBodyError(#[source] pub hyper::Error);
 #[derive(Debug, thiserror::Error)]
 #[error("upstream body stalled for {0:?}")]
 pub struct BodyStalled(pub Duration);
-
-pin_project! {
-    /// The client's request body on its way upstream, failing once it passes the limit.
-    pub struct RequestBody {
-        #[pin]
-        inner: Incoming,
-        remaining: u64,
-        limit: u64,
-    }
-}
-
-impl RequestBody {
-    pub fn new(inner: Incoming, limit: u64) -> Self {
-        RequestBody {
-            inner,
-            remaining: limit,
-            limit,
-        }
-    }
-}
-
-impl Body for RequestBody {
-    type Data = Bytes;
-    type Error = BoxError;
-
-    fn poll_frame(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
-        let this = self.project();
-        match ready!(this.inner.poll_frame(cx)) {
-            Some(Ok(frame)) => {
-                if let Some(data) = frame.data_ref() {
-                    let len = data.len() as u64;
-                    if len > *this.remaining {
-                        let limit = *this.limit;
-                        return Poll::Ready(Some(Err(Box::new(BodyTooLarge { limit }))));
-                    }
-                    *this.remaining -= len;
-                }
-                Poll::Ready(Some(Ok(frame)))
-            }
-            Some(Err(e)) => Poll::Ready(Some(Err(Box::new(ClientBodyError(e))))),
-            None => Poll::Ready(None),
-        }
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        self.inner.size_hint()
-    }
-}
 
 pin_project! {
     #[project = KindProj]
@@ -113,6 +59,7 @@ pin_project! {
         #[pin]
         kind: Kind,
         log: Option<AccessLog>,
+        hold: Option<Hold>,
     }
 }
 
@@ -125,7 +72,11 @@ impl ResponseBody {
             stall: None,
             progressed: false,
         };
-        ResponseBody { kind, log: None }
+        ResponseBody {
+            kind,
+            log: None,
+            hold: None,
+        }
     }
 
     pub fn full(data: Bytes) -> Self {
@@ -133,6 +84,7 @@ impl ResponseBody {
         ResponseBody {
             kind: Kind::Full { data },
             log: None,
+            hold: None,
         }
     }
 
@@ -143,6 +95,11 @@ impl ResponseBody {
     /// Attaches the access-log record, written when the body is finished or dropped.
     pub fn set_log(&mut self, log: AccessLog) {
         self.log = Some(log);
+    }
+
+    /// Keeps the upstream's concurrency slots taken until the body is finished or dropped.
+    pub fn set_hold(&mut self, hold: Hold) {
+        self.hold = Some(hold);
     }
 
     pub fn log_mut(&mut self) -> Option<&mut AccessLog> {

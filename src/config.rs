@@ -28,6 +28,8 @@ pub const DEFAULT_TRY_TIMEOUT: Duration = Duration::from_secs(10);
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 pub const DEFAULT_POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(4);
 pub const DEFAULT_POOL_MAX_IDLE: usize = 256;
+pub const DEFAULT_EJECT_AFTER: u32 = 5;
+pub const DEFAULT_EJECT_FOR: Duration = Duration::from_secs(10);
 pub const DEFAULT_RETRY_ATTEMPTS: u32 = 3;
 pub const DEFAULT_BACKOFF_BASE: Duration = Duration::from_millis(100);
 pub const DEFAULT_BACKOFF_MAX: Duration = Duration::from_secs(2);
@@ -97,6 +99,20 @@ pub struct Upstream {
     /// Extra PEM roots trusted for `https://` endpoints, beside the webpki roots.
     pub ca_file: Option<PathBuf>,
     pub max_concurrent_requests: Option<usize>,
+    pub load_balancing: LoadBalancing,
+    /// Consecutive failures that take an endpoint out; 0 never ejects.
+    pub eject_after: u32,
+    /// First ejection's length; it doubles on each repeat (up to 30x).
+    pub eject_for: Duration,
+}
+
+/// How an upstream spreads attempts over its endpoints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LoadBalancing {
+    #[default]
+    RoundRobin,
+    /// The endpoint with the fewest attempts in flight (ties rotate).
+    LeastOutstanding,
 }
 
 /// A base URL of an upstream, split once so the request path only concatenates.

@@ -94,6 +94,9 @@ pub struct RawUpstream {
     pub pool_max_idle_per_host: Option<usize>,
     pub ca_file: Option<String>,
     pub max_concurrent_requests: Option<usize>,
+    pub load_balancing: Option<String>,
+    pub eject_after: Option<u32>,
+    pub eject_for: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -242,6 +242,27 @@ fn upstream(name: &str, raw: &RawUpstream, p: &mut Problems) -> Upstream {
             raw.max_concurrent_requests,
             &format!("{key}.max_concurrent_requests"),
         ),
+        load_balancing: load_balancing(raw.load_balancing.as_deref(), &key, p),
+        eject_after: raw.eject_after.unwrap_or(DEFAULT_EJECT_AFTER),
+        eject_for: p.duration(
+            raw.eject_for.as_deref(),
+            &format!("{key}.eject_for"),
+            DEFAULT_EJECT_FOR,
+        ),
+    }
+}
+
+fn load_balancing(raw: Option<&str>, key: &str, p: &mut Problems) -> LoadBalancing {
+    match raw {
+        None | Some("round_robin") => LoadBalancing::RoundRobin,
+        Some("least_outstanding") => LoadBalancing::LeastOutstanding,
+        Some(other) => {
+            p.push(
+                &format!("{key}.load_balancing"),
+                format!("unknown policy {other:?}: use \"round_robin\" or \"least_outstanding\""),
+            );
+            LoadBalancing::RoundRobin
+        }
     }
 }
 

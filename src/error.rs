@@ -47,6 +47,12 @@ pub enum ProxyError {
     TryTimeout,
     #[error("the route's deadline passed before a response head")]
     Deadline,
+    #[error("the client did not send its request body in time")]
+    ClientTimeout,
+    #[error("every endpoint of the upstream is ejected")]
+    NoHealthyEndpoint,
+    #[error("the upstream is at max_concurrent_requests")]
+    Overloaded,
 }
 
 impl ProxyError {
@@ -59,6 +65,10 @@ impl ProxyError {
                 StatusCode::BAD_GATEWAY
             }
             ProxyError::TryTimeout | ProxyError::Deadline => StatusCode::GATEWAY_TIMEOUT,
+            ProxyError::ClientTimeout => StatusCode::REQUEST_TIMEOUT,
+            ProxyError::NoHealthyEndpoint | ProxyError::Overloaded => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
         }
     }
 
@@ -70,6 +80,9 @@ impl ProxyError {
             ProxyError::Connect { .. } => codes::UPSTREAM_UNAVAILABLE,
             ProxyError::Reset(_) | ProxyError::Protocol(_) => codes::BAD_GATEWAY,
             ProxyError::TryTimeout | ProxyError::Deadline => codes::UPSTREAM_TIMEOUT,
+            ProxyError::ClientTimeout => codes::REQUEST_TIMEOUT,
+            ProxyError::NoHealthyEndpoint => codes::UPSTREAM_UNAVAILABLE,
+            ProxyError::Overloaded => codes::OVERLOADED,
         }
     }
 
@@ -89,6 +102,10 @@ impl ProxyError {
             ProxyError::Reset(_) => "connection_terminated",
             ProxyError::Protocol(_) => "http_protocol_error",
             ProxyError::TryTimeout | ProxyError::Deadline => "http_response_timeout",
+            ProxyError::ClientTimeout => "http_request_error",
+            ProxyError::NoHealthyEndpoint => "destination_unavailable",
+            // RFC 9209 has no "request limit"; its connection limit to the next hop is closest.
+            ProxyError::Overloaded => "connection_limit_reached",
         }
     }
 

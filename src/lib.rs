@@ -11,8 +11,13 @@
 //! - `proxy`: one request's path, top to bottom; `upgrade`: WebSocket relay.
 //! - `routing`: path normalization and longest-prefix route matching.
 //! - `headers`: hop-by-hop removal, `X-Forwarded-*`, request ids.
-//! - `upstream`: the pooled client per upstream (TCP or rustls) and endpoint choice.
-//! - `body`: request-size cap and the streamed response body.
+//! - `upstream`: the pooled client per upstream (TCP or rustls); `upstream_conn`: connections
+//!   that know whether they were reused (the stale keep-alive race).
+//! - `attempts`: the attempt loop (retries, backoff, stale-connection replays); `retry`: the
+//!   retry policy; `budget`: the retry budget; `balance`: endpoint choice, ejection and the
+//!   concurrency limit.
+//! - `send`: one attempt's upstream request and how it ended.
+//! - `request_body`: the request body, replayable or streamed; `body`: the response body.
 //! - `error`: the request path's failures and their status, code and `Proxy-Status`.
 //! - `respond`: errgate's own failures as envelope responses.
 //! - `codes`, `catalog`, `locale`, `envelope`: error codes, messages, languages, the JSON body;
@@ -27,7 +32,10 @@
 //! - `access_log`: one line per request; `demo`: the built-in sample backend.
 
 pub mod access_log;
+pub mod attempts;
+pub mod balance;
 pub mod body;
+pub mod budget;
 pub mod catalog;
 mod catalog_builtin;
 pub mod catalog_file;
@@ -58,11 +66,15 @@ pub mod locale;
 pub mod logging;
 pub mod normalize;
 pub mod proxy;
+pub mod request_body;
 pub mod respond;
+pub mod retry;
 pub mod routing;
+pub mod send;
 pub mod server;
 pub mod shutdown;
 pub mod upgrade;
 pub mod upstream;
+pub mod upstream_conn;
 
 pub use server::{Listeners, run};

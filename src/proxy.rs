@@ -1,23 +1,28 @@
 //! A request's path through errgate, top to bottom: request id → route → limits → deadline →
-//! upstream attempt → the upstream's response, or the envelope for errgate's own failure.
+//! admission → attempts (with retries) → the upstream's response, or the envelope for errgate's
+//! own failure.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use http::header::{self, HeaderValue};
-use http::{Method, Request, Response, StatusCode, Version};
+use http::{Method, Request, Response, StatusCode};
 use hyper::body::{Body, Incoming};
 use tokio::time::Instant;
 
 use crate::access_log::AccessLog;
-use crate::body::{RequestBody, ResponseBody};
-use crate::config::HostRewrite;
+use crate::attempts::{self, Plan, Trace};
+use crate::balance::Hold;
+use crate::body::ResponseBody;
 use crate::error::ProxyError;
 use crate::gateway::{Gateway, RouteEntry};
 use crate::headers::{self, Forwarded};
 use crate::normalize;
+use crate::request_body::Source;
 use crate::respond;
-use crate::routing::{normalize_path, upstream_path};
+use crate::retry;
+use crate::routing::normalize_path;
+use crate::send::{Template, UpstreamSend};
 use crate::upgrade;
 
 /// Serves one client request; never fails: every failure becomes an envelope.
@@ -98,46 +103,84 @@ async fn forward(
     log.upstream = Some(entry.client.name.clone());
 
     let limit = gw.config.listener.max_request_body_bytes;
-    let too_long =
-        declared_length(&parts).is_some_and(|n| n > limit) || body.size_hint().lower() > limit;
-    if too_long {
+    let declared = declared_length(&parts);
+    if declared.is_some_and(|n| n > limit) || body.size_hint().lower() > limit {
         return Err(ProxyError::BodyTooLarge);
     }
     let deadline = Instant::now() + entry.route.timeout;
+    let upstream = &entry.client;
+    let admission = upstream
+        .endpoints
+        .admit()
+        .map_err(|_| ProxyError::Overloaded)?;
+    upstream.budget.record_request();
 
-    let endpoint = entry.client.pick();
-    let pq = upstream_path(
-        &entry.client.endpoint(endpoint).base_path,
-        &entry.route.path_prefix,
-        entry.route.strip_prefix,
-        &path,
-        parts.uri.query(),
-    );
-    parts.uri = entry
-        .client
-        .uri(endpoint, pq)
-        .map_err(|_| ProxyError::BadRequest("uri"))?;
+    let retry = &entry.route.retry;
+    let idempotent = retry::is_idempotent(&parts.method, &parts.headers, retry);
     let upgrade_value = parts.headers.get(header::UPGRADE).cloned();
     headers::strip_hop_by_hop(&mut parts.headers);
     let fwd = Forwarded {
         client_ip: client.peer.ip(),
         host: host.as_ref(),
         request_id: client.request_id,
-        host_override: host_override(entry, endpoint),
+        host_override: None,
     };
     headers::add_forwarded(&mut parts.headers, fwd);
     if let (true, Some(value)) = (is_upgrade, upgrade_value) {
         upgrade::restore_request_headers(&mut parts.headers, value);
     }
-    parts.version = Version::HTTP_11;
-    let up_req = Request::from_parts(parts, RequestBody::new(body, limit));
+    let source = if body.is_end_stream() {
+        Source::empty()
+    } else if idempotent && declared.is_none_or(|n| n <= retry.max_body_bytes) {
+        Source::buffer(body, retry.max_body_bytes, limit, deadline).await?
+    } else {
+        Source::stream(body, limit)
+    };
+    let template = Template {
+        method: parts.method,
+        headers: parts.headers,
+        query: parts.uri.query(),
+        path,
+    };
+    let mut sender = UpstreamSend {
+        entry,
+        template,
+        body: source,
+        deadline,
+    };
+    let plan = Plan {
+        retry,
+        endpoints: &upstream.endpoints,
+        budget: &upstream.budget,
+        deadline,
+        idempotent,
+    };
+    let mut trace = Trace::default();
+    let result = attempts::run(&mut sender, plan, &mut trace).await;
+    log.record_attempts(trace, &upstream.endpoint_labels);
+    let (resp, outstanding) = result?;
+    let hold = Hold {
+        admission,
+        outstanding,
+    };
+    let mut resp = respond_upstream(gw, entry, resp, client, client_upgrade, deadline, log).await;
+    resp.body_mut().set_hold(hold);
+    Ok(resp)
+}
 
-    log.endpoint = entry.client.endpoint_labels.get(endpoint).cloned();
-    log.attempts = 1;
-    let resp = attempt(entry, up_req, deadline).await?;
-
+/// The upstream's final response as the client gets it: relayed upgrade, rewritten error, or
+/// the streamed success.
+async fn respond_upstream(
+    gw: &Gateway,
+    entry: &RouteEntry,
+    resp: Response<Incoming>,
+    client: &Client<'_>,
+    client_upgrade: Option<hyper::upgrade::OnUpgrade>,
+    deadline: Instant,
+    log: &mut AccessLog,
+) -> Response<ResponseBody> {
     if let (StatusCode::SWITCHING_PROTOCOLS, Some(on_upgrade)) = (resp.status(), client_upgrade) {
-        return Ok(upgrade::relay(resp, on_upgrade));
+        return upgrade::relay(resp, on_upgrade);
     }
     if normalize::wants_rewrite(entry, resp.status()) {
         let ctx = normalize::Ctx {
@@ -148,44 +191,10 @@ async fn forward(
         let (resp, decision) = normalize::rewrite(gw, entry, resp, ctx).await;
         log.format = Some(decision.format.as_str());
         log.error_owned = Some(decision.code);
-        return Ok(resp);
+        return resp;
     }
     let (mut rparts, rbody) = resp.into_parts();
     headers::strip_hop_by_hop(&mut rparts.headers);
     let body = ResponseBody::upstream(rbody, entry.route.try_timeout);
-    Ok(Response::from_parts(rparts, body))
-}
-
-fn host_override(entry: &RouteEntry, endpoint: usize) -> Option<HeaderValue> {
-    match entry.route.host_rewrite.as_ref()? {
-        HostRewrite::Endpoint => {
-            HeaderValue::from_str(entry.client.endpoint(endpoint).authority.as_str()).ok()
-        }
-        HostRewrite::Literal(host) => HeaderValue::from_str(host).ok(),
-    }
-}
-
-/// The upstream answered with a status HTTP does not have.
-#[derive(Debug, thiserror::Error)]
-#[error("upstream sent status {0}, outside 100..=599")]
-struct InvalidStatus(u16);
-
-/// One attempt, bounded by the try timeout and the route's deadline.
-async fn attempt(
-    entry: &RouteEntry,
-    req: Request<RequestBody>,
-    deadline: Instant,
-) -> Result<Response<Incoming>, ProxyError> {
-    let try_deadline = deadline.min(Instant::now() + entry.route.try_timeout);
-    match tokio::time::timeout_at(try_deadline, entry.client.send(req)).await {
-        // http accepts 100..=999; HTTP itself ends at 599 (RFC 9110 §15).
-        Ok(Ok(resp)) if resp.status().as_u16() > 599 => {
-            let status = resp.status().as_u16();
-            Err(ProxyError::Protocol(Box::new(InvalidStatus(status))))
-        }
-        Ok(Ok(resp)) => Ok(resp),
-        Ok(Err(err)) => Err(ProxyError::from_client(err)),
-        Err(_) if try_deadline >= deadline => Err(ProxyError::Deadline),
-        Err(_) => Err(ProxyError::TryTimeout),
-    }
+    Response::from_parts(rparts, body)
 }

@@ -3,7 +3,6 @@
 
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use http::{Request, Response, Uri};
 use hyper::body::Incoming;
@@ -15,8 +14,11 @@ use rustls::RootCertStore;
 use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
 
-use crate::body::RequestBody;
+use crate::balance::Endpoints;
+use crate::budget::RetryBudget;
 use crate::config::{Endpoint, Upstream};
+use crate::request_body::RequestBody;
+use crate::upstream_conn::TrackingConnector;
 
 /// Why an upstream's client could not be built (bad `ca_file`, TLS set-up).
 #[derive(Debug, thiserror::Error)]
@@ -38,7 +40,7 @@ pub enum ClientError {
     },
 }
 
-type Connector = HttpsConnector<HttpConnector>;
+type Connector = TrackingConnector<HttpsConnector<HttpConnector>>;
 
 /// One upstream's pool and endpoint rotation, shared by every route that uses it.
 pub struct UpstreamClient {
@@ -46,8 +48,10 @@ pub struct UpstreamClient {
     pub name: Arc<str>,
     /// Endpoint labels (`scheme://authority`) for logs and metrics, built once.
     pub endpoint_labels: Vec<Arc<str>>,
+    /// Endpoint choice, health and the concurrency limit.
+    pub endpoints: Arc<Endpoints>,
+    pub budget: RetryBudget,
     client: Client<Connector, RequestBody>,
-    next: AtomicUsize,
 }
 
 impl std::fmt::Debug for UpstreamClient {
@@ -77,19 +81,11 @@ impl UpstreamClient {
         Ok(UpstreamClient {
             name: Arc::from(config.name.as_str()),
             endpoint_labels,
+            endpoints: Arc::new(Endpoints::new(&config)),
+            budget: RetryBudget::new(),
             config,
             client,
-            next: AtomicUsize::new(0),
         })
-    }
-
-    /// Round robin over the endpoints; returns the index.
-    pub fn pick(&self) -> usize {
-        let n = self.config.endpoints.len();
-        if n <= 1 {
-            return 0;
-        }
-        self.next.fetch_add(1, Ordering::Relaxed) % n
     }
 
     pub fn endpoint(&self, index: usize) -> &Endpoint {
@@ -120,12 +116,13 @@ fn connector(config: &Upstream) -> Result<Connector, ClientError> {
     http.set_nodelay(true);
     http.set_connect_timeout(Some(config.connect_timeout));
     let tls = tls_config(config)?;
-    Ok(hyper_rustls::HttpsConnectorBuilder::new()
+    let https = hyper_rustls::HttpsConnectorBuilder::new()
         .with_tls_config(tls)
         .https_or_http()
         .enable_http1()
         .enable_http2()
-        .wrap_connector(http))
+        .wrap_connector(http);
+    Ok(TrackingConnector(https))
 }
 
 fn tls_config(config: &Upstream) -> Result<rustls::ClientConfig, ClientError> {

@@ -83,10 +83,15 @@ default_locale = "en"
 [defaults]
 timeout = "5s"
 try_timeout = "5s"
+# One attempt and no ejection: each test sees exactly the exchange it scripts. The retry and
+# ejection tests (tests/retries.rs, tests/endpoints.rs) write their own configs.
+[defaults.retry]
+attempts = 1
 
 [upstreams.up]
 endpoints = ["http://{upstream}"]
 connect_timeout = "1s"
+eject_after = 0
 
 [[routes]]
 name = "r"

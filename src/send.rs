@@ -1,0 +1,160 @@
+//! One attempt against one endpoint: the upstream request built from the client's (already
+//! cleaned) head and the replayable body, sent within the try timeout and the route deadline,
+//! and its result classified for the retry policy.
+
+use std::borrow::Cow;
+use std::future::Future;
+
+use http::header::{self, HeaderMap, HeaderValue};
+use http::{Method, Request, Response, Version};
+use hyper::body::Incoming;
+use tokio::time::Instant;
+
+use crate::attempts::{Attempter, Outcome};
+use crate::balance::Outstanding;
+use crate::config::HostRewrite;
+use crate::error::ProxyError;
+use crate::gateway::RouteEntry;
+use crate::request_body::{RequestBody, Source};
+use crate::retry::{self, Failure};
+use crate::routing::upstream_path;
+use crate::upstream_conn;
+
+/// The parts of the upstream request that are the same for every attempt.
+#[derive(Debug)]
+pub struct Template<'r> {
+    pub method: Method,
+    /// Hop-by-hop removed, forwarding headers added.
+    pub headers: HeaderMap,
+    /// The normalized client path and its query.
+    pub path: Cow<'r, str>,
+    pub query: Option<&'r str>,
+}
+
+/// The upstream's response head, and the endpoint's outstanding count it still holds.
+pub type Answer = (Response<Incoming>, Option<Outstanding>);
+
+/// Sends the attempts of one request.
+pub struct UpstreamSend<'a, 'r> {
+    pub entry: &'a RouteEntry,
+    pub template: Template<'r>,
+    pub body: Source,
+    pub deadline: Instant,
+}
+
+/// The upstream answered with a status HTTP does not have.
+#[derive(Debug, thiserror::Error)]
+#[error("upstream sent status {0}, outside 100..=599")]
+struct InvalidStatus(u16);
+
+/// The streamed body was already sent on an earlier attempt (a bug if ever seen).
+#[derive(Debug, thiserror::Error)]
+#[error("the request body was already sent")]
+struct BodyGone;
+
+impl UpstreamSend<'_, '_> {
+    fn request(&mut self, endpoint: usize) -> Result<Request<RequestBody>, ProxyError> {
+        let client = &self.entry.client;
+        let body = self
+            .body
+            .next_body()
+            .ok_or_else(|| ProxyError::Reset(Box::new(BodyGone)))?;
+        let t = &self.template;
+        let pq = upstream_path(
+            &client.endpoint(endpoint).base_path,
+            &self.entry.route.path_prefix,
+            self.entry.route.strip_prefix,
+            &t.path,
+            t.query,
+        );
+        let uri = client
+            .uri(endpoint, pq)
+            .map_err(|_| ProxyError::BadRequest("uri"))?;
+        let mut req = Request::new(body);
+        *req.method_mut() = t.method.clone();
+        *req.uri_mut() = uri;
+        *req.version_mut() = Version::HTTP_11;
+        *req.headers_mut() = t.headers.clone();
+        if let Some(host) = host_override(self.entry, endpoint) {
+            req.headers_mut().insert(header::HOST, host);
+        }
+        Ok(req)
+    }
+}
+
+fn host_override(entry: &RouteEntry, endpoint: usize) -> Option<HeaderValue> {
+    match entry.route.host_rewrite.as_ref()? {
+        HostRewrite::Endpoint => {
+            HeaderValue::from_str(entry.client.endpoint(endpoint).authority.as_str()).ok()
+        }
+        HostRewrite::Literal(host) => HeaderValue::from_str(host).ok(),
+    }
+}
+
+impl Attempter for UpstreamSend<'_, '_> {
+    type Response = Answer;
+
+    fn send(&mut self, endpoint: usize) -> impl Future<Output = Outcome<Answer>> + Send {
+        let req = self.request(endpoint);
+        let entry = self.entry;
+        let client = &entry.client;
+        let outstanding = client.endpoints.start(endpoint);
+        let deadline = self.deadline;
+        let try_deadline = deadline.min(Instant::now() + entry.route.try_timeout);
+        async move {
+            let req = match req {
+                Ok(req) => req,
+                Err(error) => {
+                    let failure = Failure::Client;
+                    return Outcome::Failed { error, failure };
+                }
+            };
+            match tokio::time::timeout_at(try_deadline, client.send(req)).await {
+                Ok(Ok(resp)) => answered(resp, outstanding),
+                Ok(Err(err)) => failed(err),
+                Err(_) if try_deadline >= deadline => Outcome::Failed {
+                    error: ProxyError::Deadline,
+                    failure: Failure::Deadline,
+                },
+                Err(_) => Outcome::Failed {
+                    error: ProxyError::TryTimeout,
+                    failure: Failure::Timeout,
+                },
+            }
+        }
+    }
+
+    fn can_replay(&mut self, failure: Failure) -> bool {
+        self.body.can_replay(failure == Failure::ConnectFailure)
+    }
+}
+
+fn answered(resp: Response<Incoming>, outstanding: Option<Outstanding>) -> Outcome<Answer> {
+    let status = resp.status().as_u16();
+    // http accepts 100..=999; HTTP itself ends at 599 (RFC 9110 §15).
+    if status > 599 {
+        return Outcome::Failed {
+            error: ProxyError::Protocol(Box::new(InvalidStatus(status))),
+            failure: Failure::Protocol,
+        };
+    }
+    let retry_after = retry::retry_after_of(status, resp.headers());
+    Outcome::Response {
+        response: (resp, outstanding),
+        status,
+        retry_after,
+    }
+}
+
+fn failed(err: hyper_util::client::legacy::Error) -> Outcome<Answer> {
+    let reused = upstream_conn::failed_on_reused(&err);
+    let error = ProxyError::from_client(err);
+    let failure = match &error {
+        ProxyError::Connect { .. } => Failure::ConnectFailure,
+        ProxyError::Reset(_) if reused => return Outcome::Stale(error),
+        ProxyError::Reset(_) => Failure::Reset,
+        ProxyError::Protocol(_) => Failure::Protocol,
+        _ => Failure::Client,
+    };
+    Outcome::Failed { error, failure }
+}
