@@ -10,7 +10,10 @@ use std::time::Instant;
 
 use http::Method;
 
+use metrics::Gauge;
+
 use crate::attempts::Trace;
+use crate::metrics_handles::RouteMetrics;
 use crate::retry::Refusal;
 
 /// The request's record, filled in along its path and logged on drop.
@@ -33,9 +36,13 @@ pub struct AccessLog {
     pub retries: Vec<&'static str>,
     /// Why a retry that was wanted did not happen.
     pub retry_refused: Option<&'static str>,
+    pub bytes_in: u64,
     pub bytes_out: u64,
     pub aborted: bool,
     pub started: Instant,
+    /// Where the request is counted when it ends: its route's, or the unrouted handles.
+    pub metrics: Option<Arc<RouteMetrics>>,
+    in_flight: Option<Gauge>,
 }
 
 impl AccessLog {
@@ -56,10 +63,19 @@ impl AccessLog {
             attempts: 0,
             retries: Vec::new(),
             retry_refused: None,
+            bytes_in: 0,
             bytes_out: 0,
             aborted: false,
             started: Instant::now(),
+            metrics: None,
+            in_flight: None,
         }
+    }
+
+    /// Counts the request in `errgate_in_flight_requests` until this record is dropped.
+    pub fn track_in_flight(&mut self, gauge: &Gauge) {
+        gauge.increment(1.0);
+        self.in_flight = Some(gauge.clone());
     }
 
     /// Takes the attempt loop's record: attempts, retry reasons and the last endpoint.
@@ -68,6 +84,14 @@ impl AccessLog {
         self.retries = trace.retries;
         self.retry_refused = trace.refused.map(Refusal::label);
         self.endpoint = trace.endpoint.and_then(|i| endpoint_labels.get(i).cloned());
+        if let Some(metrics) = &self.metrics {
+            for reason in &self.retries {
+                metrics.retried(reason);
+            }
+            if let Some(refusal) = trace.refused {
+                metrics.refused(refusal);
+            }
+        }
     }
 
     pub fn add_bytes_out(&mut self, n: usize) {
@@ -86,7 +110,14 @@ impl AccessLog {
 
 impl Drop for AccessLog {
     fn drop(&mut self) {
-        let duration_ms = self.started.elapsed().as_secs_f64() * 1000.0;
+        let elapsed = self.started.elapsed();
+        if let Some(metrics) = &self.metrics {
+            metrics.request_done(&self.method, self.status, elapsed);
+        }
+        if let Some(gauge) = &self.in_flight {
+            gauge.decrement(1.0);
+        }
+        let duration_ms = elapsed.as_secs_f64() * 1000.0;
         tracing::info!(
             target: "access",
             request_id = %self.request_id,
@@ -102,6 +133,7 @@ impl Drop for AccessLog {
             attempts = self.attempts,
             retries = %Reasons(&self.retries),
             retry_refused = self.retry_refused.unwrap_or(""),
+            bytes_in = self.bytes_in,
             bytes_out = self.bytes_out,
             aborted = self.aborted,
             duration_ms = (duration_ms * 1000.0).round() / 1000.0,

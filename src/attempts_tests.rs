@@ -98,7 +98,11 @@ fn upstream(extra: &str, retry: &str) -> (UpstreamClient, Retry) {
          [[routes]]\nname = \"r\"\npath_prefix = \"/\"\nupstream = \"u\"\n[routes.retry]\n{retry}\n"
     );
     let config = from_toml_str(&toml).expect("valid test config");
-    let client = UpstreamClient::new(config.upstreams["u"].clone()).expect("client");
+    let client = UpstreamClient::new(
+        config.upstreams["u"].clone(),
+        &crate::metrics::Metrics::new(),
+    )
+    .expect("client");
     (client, config.routes[0].retry.clone())
 }
 

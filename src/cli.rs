@@ -12,6 +12,7 @@ use crate::config::{self, Config};
 use crate::explain::{self, ExplainArgs};
 use crate::gateway::Gateway;
 use crate::logging::{self, LogFormat};
+use crate::metrics::Metrics;
 use crate::server::{self, Listeners};
 use crate::{demo, shutdown};
 
@@ -114,23 +115,44 @@ fn serve(path: &Path, format: LogFormat) -> ExitCode {
 }
 
 async fn serve_config(config: Config) -> ExitCode {
-    let address = config.listener.address;
-    let public = match TcpListener::bind(address).await {
-        Ok(listener) => listener,
-        Err(err) => {
-            eprintln!("errgate: cannot listen on {address}: {err}");
-            return ExitCode::from(EXIT_START);
-        }
-    };
-    let gateway = match Gateway::new(config) {
+    match bind(&config).await {
+        Ok(listeners) => run_gateway(config, listeners).await,
+        Err(code) => code,
+    }
+}
+
+/// Binds the public and admin listeners of `config`.
+pub async fn bind(config: &Config) -> Result<Listeners, ExitCode> {
+    let public = bind_one(config.listener.address, "listener.address").await?;
+    let admin = bind_one(config.admin.address, "admin.address").await?;
+    Ok(Listeners {
+        public,
+        admin: Some(admin),
+    })
+}
+
+async fn bind_one(address: std::net::SocketAddr, key: &str) -> Result<TcpListener, ExitCode> {
+    TcpListener::bind(address).await.map_err(|err| {
+        eprintln!("errgate: cannot listen on {address} ({key}): {err}");
+        ExitCode::from(EXIT_START)
+    })
+}
+
+/// Builds the gateway with process-wide metrics and serves until a shutdown signal.
+pub async fn run_gateway(config: Config, listeners: Listeners) -> ExitCode {
+    let (address, admin) = (config.listener.address, config.admin.address);
+    let metrics = Metrics::new();
+    metrics.spawn_upkeep();
+    let gateway = match Gateway::with_metrics(config, metrics) {
         Ok(gw) => Arc::new(gw),
         Err(err) => {
             eprintln!("errgate: {err}");
             return ExitCode::from(EXIT_CONFIG);
         }
     };
-    tracing::info!(%address, version = env!("CARGO_PKG_VERSION"), "errgate listening");
-    match server::run(gateway, Listeners { public }, shutdown::signal()).await {
+    let version = env!("CARGO_PKG_VERSION");
+    tracing::info!(%address, %admin, version, "errgate listening");
+    match server::run(gateway, listeners, shutdown::signal()).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("errgate: {err}");

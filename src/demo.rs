@@ -2,16 +2,12 @@
 //! fails the way real backends do, plus `curl` lines to see each failure become an envelope.
 
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
 use crate::config::Config;
-use crate::gateway::Gateway;
-use crate::server::{self, Listeners};
-use crate::shutdown;
 
 pub const DEFAULT_CONFIG: &str = "config/demo.toml";
 /// The upstream in the demo config that the sample backend serves.
@@ -58,26 +54,12 @@ pub async fn run(config: Config) -> ExitCode {
         }
     };
     tokio::spawn(serve_backend(backend));
-    let address = config.listener.address;
-    let public = match TcpListener::bind(address).await {
-        Ok(l) => l,
-        Err(err) => {
-            eprintln!("errgate demo: cannot listen on {address}: {err}");
-            return ExitCode::from(crate::cli::EXIT_START);
-        }
+    let listeners = match crate::cli::bind(&config).await {
+        Ok(listeners) => listeners,
+        Err(code) => return code,
     };
-    let gateway = match Gateway::new(config) {
-        Ok(gw) => Arc::new(gw),
-        Err(err) => {
-            eprintln!("errgate demo: {err}");
-            return ExitCode::from(crate::cli::EXIT_CONFIG);
-        }
-    };
-    print_menu(&public);
-    match server::run(gateway, Listeners { public }, shutdown::signal()).await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(_) => ExitCode::from(crate::cli::EXIT_START),
-    }
+    print_menu(&listeners.public, config.admin.address);
+    crate::cli::run_gateway(config, listeners).await
 }
 
 fn backend_address(config: &Config) -> Option<String> {
@@ -85,7 +67,7 @@ fn backend_address(config: &Config) -> Option<String> {
     Some(upstream.endpoints.first()?.authority.to_string())
 }
 
-fn print_menu(public: &TcpListener) {
+fn print_menu(public: &TcpListener, admin: std::net::SocketAddr) {
     let addr = public
         .local_addr()
         .map_or_else(|_| "127.0.0.1:8080".to_string(), |a| a.to_string());
@@ -94,6 +76,9 @@ fn print_menu(public: &TcpListener) {
         println!("  # {what}");
         println!("  curl -si -H 'Accept-Language: es' http://{addr}{path}\n");
     }
+    println!("  # Prometheus metrics, liveness and readiness (admin listener)");
+    println!("  curl -s http://{admin}/metrics | grep '^errgate_requests_total'");
+    println!("  curl -si http://{admin}/readyz\n");
     println!("Ctrl-C stops the demo.");
 }
 

@@ -7,6 +7,8 @@ use std::sync::Arc;
 use crate::catalog::Catalog;
 use crate::catalog_file::{self, CatalogFileError};
 use crate::config::{Config, Route};
+use crate::metrics::Metrics;
+use crate::metrics_handles::RouteMetrics;
 use crate::routing::RouteTable;
 use crate::upstream::{ClientError, UpstreamClient};
 
@@ -25,20 +27,31 @@ pub struct RouteEntry {
     pub route: Route,
     pub name: Arc<str>,
     pub client: Arc<UpstreamClient>,
+    pub metrics: Arc<RouteMetrics>,
 }
 
 #[derive(Debug)]
 pub struct Gateway {
     pub config: Arc<Config>,
     pub catalog: Catalog,
+    pub metrics: Arc<Metrics>,
+    /// Requests that matched no route (`route=""`).
+    pub unrouted: Arc<RouteMetrics>,
+    pub clients: Vec<Arc<UpstreamClient>>,
     routes: RouteTable<RouteEntry>,
 }
 
 impl Gateway {
+    /// A gateway with metrics of its own (tests, `explain`).
     pub fn new(config: Config) -> Result<Gateway, GatewayError> {
+        Self::with_metrics(config, Metrics::new())
+    }
+
+    /// A gateway recording into `metrics`, which outlives it across reloads.
+    pub fn with_metrics(config: Config, metrics: Arc<Metrics>) -> Result<Gateway, GatewayError> {
         let mut clients = HashMap::new();
         for (name, upstream) in &config.upstreams {
-            let client = UpstreamClient::new(upstream.clone())?;
+            let client = UpstreamClient::new(upstream.clone(), &metrics)?;
             clients.insert(name.clone(), Arc::new(client));
         }
         let mut entries = Vec::with_capacity(config.routes.len());
@@ -47,8 +60,10 @@ impl Gateway {
             let Some(client) = clients.get(&route.upstream.name) else {
                 continue;
             };
+            let name: Arc<str> = Arc::from(route.name.as_str());
             let entry = RouteEntry {
-                name: Arc::from(route.name.as_str()),
+                metrics: Arc::new(RouteMetrics::new(&metrics, name.clone())),
+                name,
                 client: client.clone(),
                 route: route.clone(),
             };
@@ -61,8 +76,20 @@ impl Gateway {
         Ok(Gateway {
             config: Arc::new(config),
             catalog,
+            unrouted: Arc::new(RouteMetrics::new(&metrics, Arc::from(""))),
+            metrics,
+            clients: clients.into_values().collect(),
             routes: RouteTable::new(entries),
         })
+    }
+
+    /// Sets `errgate_endpoint_up` from the endpoints' current health (before a scrape).
+    pub fn refresh_endpoint_gauges(&self) {
+        for client in &self.clients {
+            for i in 0..client.endpoints.len() {
+                client.metrics.set_endpoint_up(i, client.endpoints.is_up(i));
+            }
+        }
     }
 
     /// The route for a normalized path, if any.

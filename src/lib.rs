@@ -29,9 +29,12 @@
 //!   cleaning; `leak`: the guard against stack traces, paths, SQL and internal addresses.
 //! - `labels`: bounded metric label values for error codes (100 upstream codes, then OTHER).
 //! - `explain`: the `errgate explain` report.
+//! - `metrics`: the Prometheus recorder and metric names; `metrics_handles`: per-route and
+//!   per-upstream handles; `admin`: `/metrics`, `/healthz`, `/readyz`.
 //! - `access_log`: one line per request; `demo`: the built-in sample backend.
 
 pub mod access_log;
+pub mod admin;
 pub mod attempts;
 pub mod balance;
 pub mod body;
@@ -64,6 +67,8 @@ pub mod labels;
 pub mod leak;
 pub mod locale;
 pub mod logging;
+pub mod metrics;
+pub mod metrics_handles;
 pub mod normalize;
 pub mod proxy;
 pub mod request_body;

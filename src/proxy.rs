@@ -36,6 +36,8 @@ pub async fn handle(
         .unwrap_or_else(headers::new_request_id);
     let id_text = request_id.to_str().unwrap_or_default().to_string();
     let mut log = AccessLog::new(id_text, peer, req.method().clone(), req.uri().path());
+    log.track_in_flight(&gw.metrics.in_flight);
+    log.metrics = Some(gw.unrouted.clone());
     let head = req.method() == Method::HEAD;
     let accept_language = req.headers().get(header::ACCEPT_LANGUAGE).cloned();
 
@@ -100,6 +102,7 @@ async fn forward(
     let host_text = host.as_ref().and_then(|h| h.to_str().ok());
     let entry = gw.route(host_text, &path).ok_or(ProxyError::NoRoute)?;
     log.route = Some(entry.name.clone());
+    log.metrics = Some(entry.metrics.clone());
     log.upstream = Some(entry.client.name.clone());
 
     let limit = gw.config.listener.max_request_body_bytes;
@@ -136,6 +139,7 @@ async fn forward(
     } else {
         Source::stream(body, limit)
     };
+    log.bytes_in = source.bytes_in().or(declared).unwrap_or(0);
     let template = Template {
         method: parts.method,
         headers: parts.headers,
@@ -189,7 +193,9 @@ async fn respond_upstream(
             deadline,
         };
         let (resp, decision) = normalize::rewrite(gw, entry, resp, ctx).await;
-        log.format = Some(decision.format.as_str());
+        let format = decision.format.as_str();
+        entry.metrics.normalized(&decision.code, format);
+        log.format = Some(format);
         log.error_owned = Some(decision.code);
         return resp;
     }

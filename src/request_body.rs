@@ -68,6 +68,14 @@ impl Source {
         }
     }
 
+    /// The body's size when it was read in full (a buffered body).
+    pub fn bytes_in(&self) -> Option<u64> {
+        match self {
+            Source::Replay { data, .. } => Some(data.len() as u64),
+            Source::Stream { .. } => None,
+        }
+    }
+
     /// Whether the body can be sent (again) for a new attempt after `connect_failed`.
     pub fn can_replay(&mut self, connect_failed: bool) -> bool {
         match self {

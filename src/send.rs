@@ -15,6 +15,7 @@ use crate::balance::Outstanding;
 use crate::config::HostRewrite;
 use crate::error::ProxyError;
 use crate::gateway::RouteEntry;
+use crate::metrics_handles::AttemptOutcome;
 use crate::request_body::{RequestBody, Source};
 use crate::retry::{self, Failure};
 use crate::routing::upstream_path;
@@ -109,7 +110,8 @@ impl Attempter for UpstreamSend<'_, '_> {
                     return Outcome::Failed { error, failure };
                 }
             };
-            match tokio::time::timeout_at(try_deadline, client.send(req)).await {
+            let started = Instant::now();
+            let outcome = match tokio::time::timeout_at(try_deadline, client.send(req)).await {
                 Ok(Ok(resp)) => answered(resp, outstanding),
                 Ok(Err(err)) => failed(err),
                 Err(_) if try_deadline >= deadline => Outcome::Failed {
@@ -120,7 +122,11 @@ impl Attempter for UpstreamSend<'_, '_> {
                     error: ProxyError::TryTimeout,
                     failure: Failure::Timeout,
                 },
+            };
+            if let Some(label) = metric_outcome(&outcome) {
+                client.metrics.attempt(label, started.elapsed());
             }
+            outcome
         }
     }
 
@@ -157,4 +163,19 @@ fn failed(err: hyper_util::client::legacy::Error) -> Outcome<Answer> {
         _ => Failure::Client,
     };
     Outcome::Failed { error, failure }
+}
+
+/// The `outcome` label of an attempt; `None` when the client's own body ended it.
+fn metric_outcome<R>(outcome: &Outcome<R>) -> Option<AttemptOutcome> {
+    Some(match outcome {
+        Outcome::Response { .. } => AttemptOutcome::Response,
+        Outcome::Stale(_) => AttemptOutcome::Reset,
+        Outcome::Failed { failure, .. } => match failure {
+            Failure::ConnectFailure => AttemptOutcome::ConnectError,
+            Failure::Timeout | Failure::Deadline => AttemptOutcome::Timeout,
+            Failure::Reset => AttemptOutcome::Reset,
+            Failure::Protocol => AttemptOutcome::ProtocolError,
+            Failure::Status(_) | Failure::Client => return None,
+        },
+    })
 }

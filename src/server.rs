@@ -15,6 +15,7 @@ use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
+use crate::admin::{self, Health};
 use crate::client_io::{self, LastWord};
 use crate::config::Listener;
 use crate::envelope::OwnFailure;
@@ -31,6 +32,8 @@ const H2_KEEPALIVE: Duration = Duration::from_secs(20);
 /// The sockets errgate serves, bound by the caller (so tests can bind port 0).
 pub struct Listeners {
     pub public: TcpListener,
+    /// `/metrics`, `/healthz`, `/readyz`; `None` serves no admin endpoints (tests).
+    pub admin: Option<TcpListener>,
 }
 
 /// Serves until `shutdown` resolves, then stops accepting and lets in-flight requests finish
@@ -47,6 +50,19 @@ pub async fn run(
     // Cancelled when the drain times out, so no connection outlives `run`.
     let cut_off = CancellationToken::new();
     let listener = listeners.public;
+    let health = Arc::new(Health::default());
+    let admin_stop = CancellationToken::new();
+    if let Some(admin_listener) = listeners.admin {
+        let admin = admin::serve(
+            admin_listener,
+            gateway.clone(),
+            health.clone(),
+            admin_stop.clone(),
+        );
+        tokio::spawn(admin);
+    }
+    // Stops the admin listener however `run` ends.
+    let _admin_guard = admin_stop.drop_guard();
     tokio::pin!(shutdown);
     loop {
         let permit = tokio::select! {
@@ -89,6 +105,7 @@ pub async fn run(
             drop(permit);
         });
     }
+    health.start_draining();
     drop(listener);
     tracing::info!(drain_timeout = ?cfg.drain_timeout, "stopped accepting; draining");
     tokio::select! {

@@ -17,6 +17,8 @@ use rustls::pki_types::pem::PemObject;
 use crate::balance::Endpoints;
 use crate::budget::RetryBudget;
 use crate::config::{Endpoint, Upstream};
+use crate::metrics::Metrics;
+use crate::metrics_handles::UpstreamMetrics;
 use crate::request_body::RequestBody;
 use crate::upstream_conn::TrackingConnector;
 
@@ -51,6 +53,7 @@ pub struct UpstreamClient {
     /// Endpoint choice, health and the concurrency limit.
     pub endpoints: Arc<Endpoints>,
     pub budget: RetryBudget,
+    pub metrics: UpstreamMetrics,
     client: Client<Connector, RequestBody>,
 }
 
@@ -63,7 +66,7 @@ impl std::fmt::Debug for UpstreamClient {
 }
 
 impl UpstreamClient {
-    pub fn new(config: Arc<Upstream>) -> Result<Self, ClientError> {
+    pub fn new(config: Arc<Upstream>, metrics: &Metrics) -> Result<Self, ClientError> {
         let connector = connector(&config)?;
         // Without `pool_timer` hyper-util never expires idle connections, and a backend that
         // closes them first makes us reuse dead sockets.
@@ -73,13 +76,15 @@ impl UpstreamClient {
             .pool_idle_timeout(config.pool_idle_timeout)
             .pool_max_idle_per_host(config.pool_max_idle_per_host)
             .build(connector);
-        let endpoint_labels = config
+        let endpoint_labels: Vec<Arc<str>> = config
             .endpoints
             .iter()
             .map(|e| Arc::from(format!("{}://{}", e.scheme, e.authority)))
             .collect();
+        let name: Arc<str> = Arc::from(config.name.as_str());
         Ok(UpstreamClient {
-            name: Arc::from(config.name.as_str()),
+            metrics: UpstreamMetrics::new(metrics, &name, &endpoint_labels),
+            name,
             endpoint_labels,
             endpoints: Arc::new(Endpoints::new(&config)),
             budget: RetryBudget::new(),

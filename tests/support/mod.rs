@@ -37,7 +37,10 @@ impl Gateway {
         let public = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = public.local_addr().unwrap();
         let (tx, rx) = oneshot::channel::<()>();
-        let listeners = errgate::Listeners { public };
+        let listeners = errgate::Listeners {
+            public,
+            admin: None,
+        };
         let done = tokio::spawn(async move {
             let shutdown = async move {
                 let _ = rx.await;
