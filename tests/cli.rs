@@ -238,11 +238,12 @@ async fn serves_logs_and_exits_0_on_sigterm() {
     );
     let path = write_temp("serve", &text);
     let addr = free_addr();
+    let admin = free_addr();
     let child = errgate()
         .arg("--config")
         .arg(&path)
         .env("ERRGATE_LISTENER__ADDRESS", addr.to_string())
-        .env("ERRGATE_ADMIN__ADDRESS", free_addr().to_string())
+        .env("ERRGATE_ADMIN__ADDRESS", admin.to_string())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -263,9 +264,11 @@ async fn serves_logs_and_exits_0_on_sigterm() {
     }
     assert!(up, "errgate never listened on {addr}");
 
-    let req = Request::get(format!("http://{addr}/hello"))
+    let req = Request::post(format!("http://{addr}/hello?token=secret-query"))
         .header("x-request-id", "cli-serve-test-1")
-        .body(full(""))
+        .header("authorization", "Bearer secret-token")
+        .header("cookie", "session=secret-cookie")
+        .body(full("secret-body"))
         .unwrap();
     let (parts, body) = send(req).await;
     assert_eq!(parts.status, 200);
@@ -284,6 +287,27 @@ async fn serves_logs_and_exits_0_on_sigterm() {
     assert_eq!(line["route"], "main", "{line}");
     assert_eq!(line["status"], 200, "{line}");
     assert_eq!(line["path"], "/hello", "{line}");
+    assert_eq!(line["method"], "POST", "{line}");
+    assert_eq!(line["client"], "127.0.0.1", "{line}");
+    assert_eq!(line["upstream"], "up", "{line}");
+    assert_eq!(line["endpoint"], format!("http://{backend}"), "{line}");
+    assert_eq!(line["attempts"], 1, "{line}");
+    assert_eq!(line["bytes_in"], 11, "{line}");
+    assert_eq!(line["bytes_out"], 12, "{line}");
+    for field in ["timestamp", "error", "format", "duration_ms"] {
+        assert!(line.get(field).is_some(), "no {field} in {line}");
+    }
+    assert!(
+        !line.to_string().contains("secret"),
+        "sensitive data logged: {line}"
+    );
+
+    // The binary serves its admin endpoints on admin.address.
+    let (parts, metrics) = send(support::get(&format!("http://{admin}/metrics"))).await;
+    assert_eq!(parts.status, 200);
+    let metrics = String::from_utf8_lossy(&metrics);
+    let series = r#"errgate_requests_total{route="main",method="POST",status="200"} 1"#;
+    assert!(metrics.contains(series), "{metrics}");
 
     let pid = guard.0.id().to_string();
     let killed = Command::new("kill").args(["-TERM", &pid]).status().unwrap();

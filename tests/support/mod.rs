@@ -19,12 +19,16 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
 
+pub mod scrape;
+
 pub type BoxBody =
     http_body_util::combinators::BoxBody<Bytes, Box<dyn std::error::Error + Send + Sync>>;
 
 /// A running errgate; dropping it does not stop it, `stop()` drains it.
 pub struct Gateway {
     pub addr: SocketAddr,
+    /// The admin listener (`/metrics`, `/healthz`, `/readyz`).
+    pub admin: SocketAddr,
     stop: Option<oneshot::Sender<()>>,
     done: tokio::task::JoinHandle<()>,
 }
@@ -36,10 +40,12 @@ impl Gateway {
         let gateway = errgate::gateway::Gateway::new(config).expect("gateway builds");
         let public = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = public.local_addr().unwrap();
+        let admin_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let admin = admin_listener.local_addr().unwrap();
         let (tx, rx) = oneshot::channel::<()>();
         let listeners = errgate::Listeners {
             public,
-            admin: None,
+            admin: Some(admin_listener),
         };
         let done = tokio::spawn(async move {
             let shutdown = async move {
@@ -51,6 +57,7 @@ impl Gateway {
         });
         Gateway {
             addr,
+            admin,
             stop: Some(tx),
             done,
         }
