@@ -18,6 +18,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::gateway::Gateway;
+use crate::reload::SharedGateway;
 
 /// Prometheus text exposition format 0.0.4.
 const METRICS_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
@@ -42,7 +43,7 @@ impl Health {
 /// Serves the admin endpoints until `stop` is cancelled.
 pub async fn serve(
     listener: TcpListener,
-    gateway: Arc<Gateway>,
+    gateway: SharedGateway,
     health: Arc<Health>,
     stop: CancellationToken,
 ) {
@@ -58,7 +59,7 @@ pub async fn serve(
         let (gw, health, stop) = (gateway.clone(), health.clone(), stop.clone());
         tokio::spawn(async move {
             let svc = service_fn(move |req| {
-                let resp = answer(&gw, &health, &req);
+                let resp = answer(&gw.load(), &health, &req);
                 async move { Ok::<_, Infallible>(resp) }
             });
             let mut builder = hyper::server::conn::http1::Builder::new();

@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use tokio::net::TcpListener;
@@ -13,6 +14,7 @@ use crate::explain::{self, ExplainArgs};
 use crate::gateway::Gateway;
 use crate::logging::{self, LogFormat};
 use crate::metrics::Metrics;
+use crate::reload::{self, Reloader};
 use crate::server::{self, Listeners};
 use crate::{demo, shutdown};
 
@@ -34,6 +36,10 @@ struct Cli {
     /// Log format on stdout [default: json; text for `demo`].
     #[arg(long, global = true, value_enum)]
     log_format: Option<LogFormat>,
+    /// Also reload when the config file's content changes (polled every 2 s; catches the
+    /// symlink swap of a Kubernetes ConfigMap). SIGHUP always reloads.
+    #[arg(long)]
+    watch: bool,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -55,7 +61,10 @@ pub fn main() -> ExitCode {
             let path = cli
                 .config
                 .unwrap_or_else(|| config::DEFAULT_CONFIG_PATH.into());
-            serve(&path, cli.log_format.unwrap_or(LogFormat::Json))
+            let opts = ServeOpts {
+                watch: cli.watch.then_some(WATCH_INTERVAL),
+            };
+            serve(&path, cli.log_format.unwrap_or(LogFormat::Json), opts)
         }
         Some(Command::Check) => check(
             &cli.config
@@ -74,7 +83,10 @@ pub fn main() -> ExitCode {
             let path = cli.config.unwrap_or_else(|| demo::DEFAULT_CONFIG.into());
             logging::init(cli.log_format.unwrap_or(LogFormat::Text));
             match load(&path) {
-                Ok(config) => with_runtime(config.runtime.worker_threads, demo::run(config)),
+                Ok(config) => {
+                    let threads = config.runtime.worker_threads;
+                    with_runtime(threads, demo::run(config, path))
+                }
                 Err(code) => code,
             }
         }
@@ -105,18 +117,28 @@ pub fn load(path: &Path) -> Result<Config, ExitCode> {
     Ok(config)
 }
 
-fn serve(path: &Path, format: LogFormat) -> ExitCode {
+/// How often `--watch` reads the config file.
+const WATCH_INTERVAL: Duration = Duration::from_secs(2);
+
+/// Serving options from the command line.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ServeOpts {
+    pub watch: Option<Duration>,
+}
+
+fn serve(path: &Path, format: LogFormat, opts: ServeOpts) -> ExitCode {
     let config = match load(path) {
         Ok(config) => config,
         Err(code) => return code,
     };
     logging::init(format);
-    with_runtime(config.runtime.worker_threads, serve_config(config))
+    let threads = config.runtime.worker_threads;
+    with_runtime(threads, serve_config(config, path.to_path_buf(), opts))
 }
 
-async fn serve_config(config: Config) -> ExitCode {
+async fn serve_config(config: Config, path: PathBuf, opts: ServeOpts) -> ExitCode {
     match bind(&config).await {
-        Ok(listeners) => run_gateway(config, listeners).await,
+        Ok(listeners) => run_gateway(config, path, listeners, opts).await,
         Err(code) => code,
     }
 }
@@ -138,18 +160,38 @@ async fn bind_one(address: std::net::SocketAddr, key: &str) -> Result<TcpListene
     })
 }
 
-/// Builds the gateway with process-wide metrics and serves until a shutdown signal.
-pub async fn run_gateway(config: Config, listeners: Listeners) -> ExitCode {
+/// Builds the gateway with process-wide metrics, reloads it on SIGHUP (and `--watch`), and
+/// serves until a shutdown signal.
+pub async fn run_gateway(
+    config: Config,
+    path: PathBuf,
+    listeners: Listeners,
+    opts: ServeOpts,
+) -> ExitCode {
     let (address, admin) = (config.listener.address, config.admin.address);
+    let started_with = Arc::new(config.clone());
     let metrics = Metrics::new();
     metrics.spawn_upkeep();
-    let gateway = match Gateway::with_metrics(config, metrics) {
-        Ok(gw) => Arc::new(gw),
+    let gateway = match Gateway::with_metrics(config, metrics.clone()) {
+        Ok(gw) => reload::shared(gw),
         Err(err) => {
             eprintln!("errgate: {err}");
             return ExitCode::from(EXIT_CONFIG);
         }
     };
+    let reloader = Reloader {
+        path,
+        started_with,
+        current: gateway.clone(),
+        metrics,
+    };
+    if let Err(err) = reloader.spawn_on_sighup() {
+        eprintln!("errgate: cannot handle SIGHUP: {err}");
+        return ExitCode::from(EXIT_START);
+    }
+    if let Some(every) = opts.watch {
+        reloader.spawn_watch(every);
+    }
     let version = env!("CARGO_PKG_VERSION");
     tracing::info!(%address, %admin, version, "errgate listening");
     match server::run(gateway, listeners, shutdown::signal()).await {

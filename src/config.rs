@@ -89,7 +89,7 @@ pub struct Errors {
 }
 
 /// One upstream service: its endpoints and how to connect to them.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Upstream {
     pub name: String,
     pub endpoints: Vec<Endpoint>,

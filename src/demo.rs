@@ -41,7 +41,7 @@ const CASES: &[(&str, &str)] = &[
     ("/nowhere", "no route: 404 ROUTE_NOT_FOUND"),
 ];
 
-pub async fn run(config: Config) -> ExitCode {
+pub async fn run(config: Config, path: std::path::PathBuf) -> ExitCode {
     let Some(backend_addr) = backend_address(&config) else {
         eprintln!("errgate demo: the config has no upstream named {DEMO_UPSTREAM:?}");
         return ExitCode::from(crate::cli::EXIT_CONFIG);
@@ -59,7 +59,7 @@ pub async fn run(config: Config) -> ExitCode {
         Err(code) => return code,
     };
     print_menu(&listeners.public, config.admin.address);
-    crate::cli::run_gateway(config, listeners).await
+    crate::cli::run_gateway(config, path, listeners, Default::default()).await
 }
 
 fn backend_address(config: &Config) -> Option<String> {

@@ -49,10 +49,28 @@ impl Gateway {
 
     /// A gateway recording into `metrics`, which outlives it across reloads.
     pub fn with_metrics(config: Config, metrics: Arc<Metrics>) -> Result<Gateway, GatewayError> {
+        Self::replacing(config, metrics, None)
+    }
+
+    /// A gateway for a reloaded config: upstreams whose settings did not change keep their
+    /// client from `previous` (warm pooled connections, endpoint health, retry budget).
+    pub fn replacing(
+        config: Config,
+        metrics: Arc<Metrics>,
+        previous: Option<&Gateway>,
+    ) -> Result<Gateway, GatewayError> {
         let mut clients = HashMap::new();
         for (name, upstream) in &config.upstreams {
-            let client = UpstreamClient::new(upstream.clone(), &metrics)?;
-            clients.insert(name.clone(), Arc::new(client));
+            let kept = previous.and_then(|p| {
+                p.clients
+                    .iter()
+                    .find(|c| c.config.as_ref() == upstream.as_ref())
+            });
+            let client = match kept {
+                Some(client) => client.clone(),
+                None => Arc::new(UpstreamClient::new(upstream.clone(), &metrics)?),
+            };
+            clients.insert(name.clone(), client);
         }
         let mut entries = Vec::with_capacity(config.routes.len());
         for route in &config.routes {

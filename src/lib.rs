@@ -5,6 +5,7 @@
 //! - `config`: the validated, typed configuration; `config_file`: TOML + env → `config`.
 //!   Behind it: `config_raw` (file structs), `config_validate`, `config_routes`,
 //!   `config_retry` (checks and defaults), `duration` (`"250ms"` strings).
+//! - `reload`: SIGHUP and `--watch` reloads, swapped atomically.
 //! - `server`: the public listener, connection limits, drain; `client_io`: the client socket,
 //!   shared so a client that stalls mid-head still gets its 408.
 //! - `gateway`: the running state built from a config (routes, upstream clients, catalog).
@@ -71,6 +72,7 @@ pub mod metrics;
 pub mod metrics_handles;
 pub mod normalize;
 pub mod proxy;
+pub mod reload;
 pub mod request_body;
 pub mod respond;
 pub mod retry;

@@ -23,6 +23,7 @@ use crate::error::find;
 use crate::gateway::Gateway;
 use crate::headers;
 use crate::proxy;
+use crate::reload::SharedGateway;
 
 /// Concurrent HTTP/2 streams per client connection.
 const H2_MAX_STREAMS: u32 = 256;
@@ -39,11 +40,12 @@ pub struct Listeners {
 /// Serves until `shutdown` resolves, then stops accepting and lets in-flight requests finish
 /// within `listener.drain_timeout`.
 pub async fn run(
-    gateway: Arc<Gateway>,
+    shared: SharedGateway,
     listeners: Listeners,
     shutdown: impl Future<Output = ()>,
 ) -> io::Result<()> {
-    let cfg = gateway.config.listener.clone();
+    // Bound at start: a reload cannot change these (it warns instead).
+    let cfg = shared.load().config.listener.clone();
     let builder = http_builder(&cfg);
     let graceful = GracefulShutdown::new();
     let slots = Arc::new(Semaphore::new(cfg.max_connections));
@@ -55,7 +57,7 @@ pub async fn run(
     if let Some(admin_listener) = listeners.admin {
         let admin = admin::serve(
             admin_listener,
-            gateway.clone(),
+            shared.clone(),
             health.clone(),
             admin_stop.clone(),
         );
@@ -82,9 +84,10 @@ pub async fn run(
                 }
             },
         };
-        let gw = gateway.clone();
+        let current = shared.clone();
         let svc = service_fn(move |req| {
-            let gw = gw.clone();
+            // Each request runs on the gateway that was current when it arrived.
+            let gw = current.load_full();
             async move { Ok::<_, Infallible>(proxy::handle(gw, req, peer).await) }
         });
         // Small responses must not wait for Nagle's algorithm.
@@ -94,11 +97,11 @@ pub async fn run(
             .serve_connection_with_upgrades(TokioIo::new(io), svc)
             .into_owned();
         let watched = graceful.watch(conn);
-        let (cut_off, gw) = (cut_off.clone(), gateway.clone());
+        let (cut_off, current) = (cut_off.clone(), shared.clone());
         tokio::spawn(async move {
             tokio::select! {
                 result = watched => if let Err(err) = result {
-                    connection_failed(&gw, &*err, last_word).await;
+                    connection_failed(&current.load(), &*err, last_word).await;
                 },
                 () = cut_off.cancelled() => {}
             }
@@ -107,10 +110,11 @@ pub async fn run(
     }
     health.start_draining();
     drop(listener);
-    tracing::info!(drain_timeout = ?cfg.drain_timeout, "stopped accepting; draining");
+    let drain_timeout = shared.load().config.listener.drain_timeout;
+    tracing::info!(?drain_timeout, "stopped accepting; draining");
     tokio::select! {
         () = graceful.shutdown() => tracing::info!("drained"),
-        () = tokio::time::sleep(cfg.drain_timeout) => {
+        () = tokio::time::sleep(drain_timeout) => {
             tracing::warn!("drain timeout passed; closing remaining connections");
             cut_off.cancel();
         }

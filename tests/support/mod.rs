@@ -51,7 +51,7 @@ impl Gateway {
             let shutdown = async move {
                 let _ = rx.await;
             };
-            errgate::run(Arc::new(gateway), listeners, shutdown)
+            errgate::run(errgate::reload::shared(gateway), listeners, shutdown)
                 .await
                 .unwrap();
         });
