@@ -7,6 +7,7 @@ use std::io;
 use std::sync::Arc;
 use std::time::Duration;
 
+use http::header::HeaderValue;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
@@ -27,6 +28,8 @@ use crate::reload::SharedGateway;
 
 /// Concurrent HTTP/2 streams per client connection.
 const H2_MAX_STREAMS: u32 = 256;
+/// How long a drain lets keep-alive clients finish an exchange before closing idle ones.
+const CLOSE_GRACE: Duration = Duration::from_secs(1);
 /// HTTP/2 PING interval that detects dead clients.
 const H2_KEEPALIVE: Duration = Duration::from_secs(20);
 
@@ -84,11 +87,20 @@ pub async fn run(
                 }
             },
         };
-        let current = shared.clone();
-        let svc = service_fn(move |req| {
+        let (current, health) = (shared.clone(), health.clone());
+        let svc = service_fn(move |req: http::Request<hyper::body::Incoming>| {
             // Each request runs on the gateway that was current when it arrived.
             let gw = current.load_full();
-            async move { Ok::<_, Infallible>(proxy::handle(gw, req, peer).await) }
+            let closing = !health.is_ready() && req.version() < http::Version::HTTP_2;
+            async move {
+                let mut resp = proxy::handle(gw, req, peer).await;
+                if closing {
+                    // Draining: answer, then close, instead of racing the client's next request.
+                    resp.headers_mut()
+                        .insert(http::header::CONNECTION, HeaderValue::from_static("close"));
+                }
+                Ok::<_, Infallible>(resp)
+            }
         });
         // Small responses must not wait for Nagle's algorithm.
         let _ = stream.set_nodelay(true);
@@ -111,15 +123,30 @@ pub async fn run(
     health.start_draining();
     drop(listener);
     let drain_timeout = shared.load().config.listener.drain_timeout;
+    drain(graceful, drain_timeout, &cut_off).await;
+    Ok(())
+}
+
+/// Lets in-flight requests finish within `drain_timeout`, then cuts what is left.
+///
+/// HTTP/1 keep-alive connections are not closed at once: closing one just as its client sends
+/// the next request fails that request. For a short grace period every response says
+/// `Connection: close` instead (see `run`), so busy connections end cleanly after their next
+/// exchange; then the rest are shut down (idle HTTP/1 closed, HTTP/2 sent GOAWAY).
+async fn drain(graceful: GracefulShutdown, drain_timeout: Duration, cut_off: &CancellationToken) {
     tracing::info!(?drain_timeout, "stopped accepting; draining");
+    let deadline = tokio::time::Instant::now() + drain_timeout;
+    let grace_end = tokio::time::Instant::now() + CLOSE_GRACE.min(drain_timeout / 2);
+    while graceful.count() > 0 && tokio::time::Instant::now() < grace_end {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     tokio::select! {
         () = graceful.shutdown() => tracing::info!("drained"),
-        () = tokio::time::sleep(drain_timeout) => {
+        () = tokio::time::sleep_until(deadline) => {
             tracing::warn!("drain timeout passed; closing remaining connections");
             cut_off.cancel();
         }
     }
-    Ok(())
 }
 
 type Builder = auto::Builder<TokioExecutor>;
