@@ -1,0 +1,118 @@
+//! Several endpoints per upstream (DESIGN §5): passive ejection and recovery, every endpoint
+//! ejected, and least-outstanding balancing.
+
+mod support;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use support::*;
+
+async fn gateway(endpoints: &[SocketAddr], retry: &str, upstream: &str) -> Gateway {
+    Gateway::start(&retry_config(endpoints, retry, upstream, "")).await
+}
+
+async fn assert_all_ok(gw: &Gateway, requests: usize) {
+    for i in 0..requests {
+        let (parts, _) = send(get(&gw.url("/x"))).await;
+        assert_eq!(parts.status, 200, "request {i}");
+    }
+}
+
+/// Endpoint A fails with `failure` until it is flipped healthy; B always answers.
+async fn ejection_and_recovery(failure: Action) {
+    let healthy = Arc::new(AtomicBool::new(false));
+    let flag = healthy.clone();
+    let a = Scripted::start(move |_| match flag.load(Ordering::SeqCst) {
+        true => Action::ok(),
+        false => failure.clone(),
+    })
+    .await;
+    let b = Scripted::start(|_| Action::ok()).await;
+    let upstream = "eject_after = 2\neject_for = \"1s\"";
+    let gw = gateway(&[a.addr, b.addr], "attempts = 2", upstream).await;
+
+    // Each failure on A is retried on B, so the client never sees one.
+    assert_all_ok(&gw, 12).await;
+    assert_eq!(a.count(), 2, "A sees eject_after failures, then nothing");
+    assert!(b.count() >= 12);
+
+    healthy.store(true, Ordering::SeqCst);
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    assert_all_ok(&gw, 6).await;
+    assert!(a.count() > 2, "A is back in rotation after eject_for");
+}
+
+#[tokio::test]
+async fn an_endpoint_answering_503_is_ejected_and_comes_back() {
+    ejection_and_recovery(Action::status(503)).await;
+}
+
+#[tokio::test]
+async fn an_endpoint_closing_connections_is_ejected_and_comes_back() {
+    ejection_and_recovery(Action::Close).await;
+}
+
+#[tokio::test]
+async fn all_endpoints_ejected_is_503_upstream_unavailable_without_contact() {
+    let a = Scripted::start(|_| Action::Close).await;
+    let b = Scripted::start(|_| Action::status(503)).await;
+    let upstream = "eject_after = 1\neject_for = \"10s\"";
+    let gw = gateway(&[a.addr, b.addr], "attempts = 2", upstream).await;
+
+    // One request fails on both endpoints, ejecting both.
+    let (parts, body) = send(get(&gw.url("/x"))).await;
+    assert!(
+        parts.status == 502 || parts.status == 503,
+        "{}",
+        parts.status
+    );
+    envelope(&body);
+    assert_eq!((a.count(), b.count()), (1, 1));
+
+    for _ in 0..3 {
+        let (parts, body) = send(get(&gw.url("/x"))).await;
+        assert_eq!(parts.status, 503);
+        assert_eq!(envelope(&body).0, "UPSTREAM_UNAVAILABLE");
+        let proxy_status = parts.headers["proxy-status"].to_str().unwrap();
+        assert!(
+            proxy_status.contains("destination_unavailable"),
+            "{proxy_status}"
+        );
+    }
+    assert_eq!((a.count(), b.count()), (1, 1), "no endpoint was contacted");
+}
+
+#[tokio::test]
+async fn least_outstanding_sends_new_requests_away_from_the_slow_endpoint() {
+    let slow = Scripted::start(|_| Action::Hold).await;
+    let fast = Scripted::start(|_| Action::ok()).await;
+    let upstream = "load_balancing = \"least_outstanding\"\neject_after = 0";
+    let gw = gateway(&[slow.addr, fast.addr], "attempts = 1", upstream).await;
+
+    let mut held = Vec::new();
+    for i in 1..=20 {
+        let before = fast.count();
+        let task = tokio::spawn(send(get(&gw.url("/x"))));
+        eventually("the request reached a backend", || {
+            slow.count() + fast.count() == i
+        })
+        .await;
+        if fast.count() > before {
+            assert_eq!(task.await.unwrap().0.status, 200);
+        } else {
+            held.push(task);
+        }
+    }
+    // Round robin would have sent 10 to the slow endpoint. Least outstanding sends it the
+    // first request, and at most one more on a tie while a fast response is finishing.
+    assert!(slow.count() <= 2, "slow got {}", slow.count());
+    assert!(fast.count() >= 18, "fast got {}", fast.count());
+
+    slow.release();
+    for task in held {
+        assert_eq!(task.await.unwrap().0.status, 200);
+    }
+}
