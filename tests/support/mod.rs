@@ -193,6 +193,8 @@ pub fn json_response(status: u16, body: &str) -> Response<BoxBody> {
         .unwrap()
 }
 
+pub type HttpClient = Client<HttpConnector, BoxBody>;
+
 /// An HTTP/1.1 client with its own pool.
 pub fn client() -> Client<HttpConnector, BoxBody> {
     Client::builder(TokioExecutor::new()).build(HttpConnector::new())
