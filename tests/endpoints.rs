@@ -55,6 +55,28 @@ async fn an_endpoint_closing_connections_is_ejected_and_comes_back() {
     ejection_and_recovery(Action::Close).await;
 }
 
+/// A always fails with `failure`, B answers; without ejection every request starting on A
+/// must be retried on B to succeed.
+async fn retries_go_to_the_other_endpoint(failure: Action, route: &str) {
+    let a = Scripted::start(move |_| failure.clone()).await;
+    let b = Scripted::start(|_| Action::ok()).await;
+    let toml = retry_config(&[a.addr, b.addr], "attempts = 2", "eject_after = 0", route);
+    let gw = Gateway::start(&toml).await;
+    assert_all_ok(&gw, 10).await;
+    assert!(a.count() > 0, "round robin did start requests on A");
+    assert_eq!(b.count(), 10, "every request ended on B");
+}
+
+#[tokio::test]
+async fn a_retry_after_503_goes_to_the_other_endpoint() {
+    retries_go_to_the_other_endpoint(Action::status(503), "").await;
+}
+
+#[tokio::test]
+async fn a_retry_after_a_try_timeout_goes_to_the_other_endpoint() {
+    retries_go_to_the_other_endpoint(Action::Hang, "try_timeout = \"100ms\"").await;
+}
+
 #[tokio::test]
 async fn all_endpoints_ejected_is_503_upstream_unavailable_without_contact() {
     let a = Scripted::start(|_| Action::Close).await;

@@ -89,13 +89,16 @@ async fn a_chunked_body_one_byte_over_the_cap_is_not_replayed() {
     assert_one_over_the_cap_is_sent_once(|d| chunked(d, 100)).await;
 }
 
-#[tokio::test]
-async fn a_large_post_goes_to_the_next_endpoint_after_a_connect_failure() {
+/// A body too large to buffer, sent to [refused, good]: after the connect failure nothing was
+/// sent, so it goes to the good endpoint whole, whatever the method.
+async fn assert_streamed_body_survives_a_connect_failure(method: &str) {
     let backend = Scripted::start(|_| Action::ok()).await;
     // The first request of a round robin starts with the first endpoint: the refused one.
     let gw = gateway(&[refused_addr().await, backend.addr]).await;
     let data = payload(200 * CAP);
-    let req = Request::post(gw.url("/upload"))
+    let req = Request::builder()
+        .method(method)
+        .uri(gw.url("/upload"))
         .body(chunked(&data, 8192))
         .unwrap();
     let (parts, _) = send(req).await;
@@ -103,6 +106,17 @@ async fn a_large_post_goes_to_the_next_endpoint_after_a_connect_failure() {
     let seen = backend.seen();
     assert_eq!(seen.len(), 1);
     assert_eq!((seen[0].hash, seen[0].len), (body_hash(&data), data.len()));
+}
+
+#[tokio::test]
+async fn a_large_post_goes_to_the_next_endpoint_after_a_connect_failure() {
+    assert_streamed_body_survives_a_connect_failure("POST").await;
+}
+
+/// A PUT buffers up to the cap first: the buffered prefix and the streamed rest both go.
+#[tokio::test]
+async fn a_large_put_goes_to_the_next_endpoint_after_a_connect_failure() {
+    assert_streamed_body_survives_a_connect_failure("PUT").await;
 }
 
 #[tokio::test]

@@ -20,6 +20,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
 
 mod scripted;
+#[allow(unused_imports)] // not every test binary uses the scripted backend
 pub use scripted::*;
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
