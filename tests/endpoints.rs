@@ -138,3 +138,21 @@ async fn least_outstanding_sends_new_requests_away_from_the_slow_endpoint() {
         assert_eq!(task.await.unwrap().0.status, 200);
     }
 }
+
+/// The failure that ejects the last endpoint goes to the client as it was (its own message
+/// and Retry-After), not a made-up "no healthy endpoint" after waiting out the backoff.
+#[tokio::test]
+async fn a_retry_with_every_endpoint_ejected_returns_the_last_failure() {
+    let backend = Scripted::start(|_| Action::Respond {
+        status: 503,
+        headers: vec![("retry-after", "1".to_string())],
+        body: r#"{"success": false, "message": "Down for maintenance", "error": "MAINTENANCE"}"#,
+    })
+    .await;
+    let gw = gateway(&[backend.addr], "attempts = 3", "eject_after = 1").await;
+    let (parts, body) = send(get(&gw.url("/x"))).await;
+    assert_eq!(parts.status, 503);
+    assert_eq!(envelope(&body).0, "MAINTENANCE");
+    assert_eq!(parts.headers["retry-after"], "1");
+    assert_eq!(backend.count(), 1);
+}
