@@ -67,6 +67,33 @@ async fn retries_go_to_the_other_endpoint(failure: Action, route: &str) {
     assert_eq!(b.count(), 10, "every request ended on B");
 }
 
+/// Sends requests until endpoint `a` has seen `n` attempts (round robin reaches it within two).
+async fn until_seen(gw: &Gateway, a: &Scripted, n: usize) {
+    for _ in 0..2 {
+        if a.count() < n {
+            assert_all_ok(gw, 1).await;
+        }
+    }
+    assert_eq!(a.count(), n);
+}
+
+#[tokio::test]
+async fn an_endpoint_failing_again_after_its_ejection_stays_out_twice_as_long() {
+    let a = Scripted::start(|_| Action::status(503)).await;
+    let b = Scripted::start(|_| Action::ok()).await;
+    let upstream = "eject_after = 1\neject_for = \"300ms\"";
+    let gw = gateway(&[a.addr, b.addr], "attempts = 2", upstream).await;
+    until_seen(&gw, &a, 1).await; // out for 300 ms
+    let sleep = || tokio::time::sleep(Duration::from_millis(400));
+    sleep().await;
+    until_seen(&gw, &a, 2).await; // fails on probation: out for 600 ms
+    sleep().await;
+    assert_all_ok(&gw, 4).await;
+    assert_eq!(a.count(), 2, "still out 400 ms into a 600 ms ejection");
+    sleep().await;
+    until_seen(&gw, &a, 3).await;
+}
+
 #[tokio::test]
 async fn a_retry_after_503_goes_to_the_other_endpoint() {
     retries_go_to_the_other_endpoint(Action::status(503), "").await;
