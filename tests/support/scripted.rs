@@ -66,6 +66,8 @@ pub struct Seen {
     pub path: String,
     pub hash: u64,
     pub len: usize,
+    /// The `x-request-id` errgate sent: the same on every attempt of one request.
+    pub request_id: Option<String>,
 }
 
 type Script = dyn Fn(usize) -> Action + Send + Sync;
@@ -141,6 +143,11 @@ async fn serve(shared: Shared, req: Request<Incoming>) -> Result<Response<BoxBod
             path: parts.uri.path().to_string(),
             hash: body_hash(&bytes),
             len: bytes.len(),
+            request_id: parts
+                .headers
+                .get("x-request-id")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string),
         });
         seen.len()
     };
