@@ -1,5 +1,6 @@
-//! Several endpoints per upstream (DESIGN §5): passive ejection and recovery, every endpoint
-//! ejected, and least-outstanding balancing.
+//! Several endpoints per upstream (DESIGN §5): passive ejection and recovery (longer on
+//! repeat), a retry preferring the other endpoint, every endpoint ejected, and
+//! least-outstanding balancing.
 
 mod support;
 
