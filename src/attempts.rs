@@ -114,6 +114,10 @@ pub async fn run<A: Attempter>(
         };
         counted += 1;
         let delay = match decide(a, &plan, failure, counted, retry_after) {
+            // This failure may have ejected the last endpoint in rotation: then it goes to the
+            // client as it was (its message, its Retry-After) instead of a made-up
+            // "no healthy endpoint" after waiting out the delay for nothing.
+            Verdict::Retry { .. } if !any_up(plan.endpoints) => return last,
             Verdict::Retry { delay } => delay,
             Verdict::Final => return last,
             Verdict::Refused(reason) => {
@@ -146,6 +150,10 @@ fn decide<A: Attempter>(
     let budget = plan.budget;
     let (percent, floor) = (plan.retry.budget_percent, plan.retry.budget_min_per_second);
     retry::verdict(plan.retry, attempted, || budget.try_retry(percent, floor))
+}
+
+fn any_up(endpoints: &Endpoints) -> bool {
+    (0..endpoints.len()).any(|i| endpoints.is_up(i))
 }
 
 fn record(endpoints: &Endpoints, endpoint: usize, failed: bool) {

@@ -340,6 +340,27 @@ async fn all_endpoints_ejected_is_503_unavailable() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_failure_that_ejects_the_last_endpoint_is_returned_at_once() {
+    let (client, retry) = upstream("eject_after = 1", "attempts = 3");
+    client.endpoints.record_failure(1);
+    let mut script = Script::new(&[Step::StatusRetryAfter(503, 2)]);
+    let plan = Plan {
+        retry: &retry,
+        endpoints: &client.endpoints,
+        budget: &client.budget,
+        deadline: Instant::now() + LONG,
+        idempotent: true,
+    };
+    let mut trace = Trace::default();
+    let result = run(&mut script, plan, &mut trace).await;
+    // The upstream's own 503, not UPSTREAM_UNAVAILABLE, and without waiting its Retry-After.
+    assert_eq!(result.ok(), Some(503));
+    assert_eq!(script.seen, [(Duration::ZERO, 0)]);
+    assert_eq!(script.start.elapsed(), Duration::ZERO);
+    assert!(trace.retries.is_empty());
+}
+
+#[tokio::test(start_paused = true)]
 async fn slow_success_is_returned_as_is() {
     let (result, _, trace) = run_script(&[Step::Slow(300)], "", true, LONG).await;
     assert_eq!(result, Ok(200));

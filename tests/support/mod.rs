@@ -22,6 +22,11 @@ use tokio::sync::oneshot;
 pub mod load;
 pub mod process;
 pub mod scrape;
+mod scripted;
+#[allow(unused_imports)] // not every test binary uses the scripted backend
+pub use scripted::*;
+
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 pub type BoxBody =
     http_body_util::combinators::BoxBody<Bytes, Box<dyn std::error::Error + Send + Sync>>;
@@ -199,6 +204,8 @@ pub fn json_response(status: u16, body: &str) -> Response<BoxBody> {
         .body(full(body.to_string()))
         .unwrap()
 }
+
+pub type HttpClient = Client<HttpConnector, BoxBody>;
 
 /// An HTTP/1.1 client with its own pool.
 pub fn client() -> Client<HttpConnector, BoxBody> {
