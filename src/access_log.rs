@@ -29,6 +29,8 @@ pub struct AccessLog {
     pub status: u16,
     pub error: Option<&'static str>,
     pub error_owned: Option<String>,
+    /// Which limit expired, for errgate's own timeouts (`try_timeout`, `route_timeout`, ...).
+    pub error_detail: Option<&'static str>,
     /// The recognised format of a rewritten upstream error body.
     pub format: Option<&'static str>,
     pub attempts: u32,
@@ -59,6 +61,7 @@ impl AccessLog {
             status: 0,
             error: None,
             error_owned: None,
+            error_detail: None,
             format: None,
             attempts: 0,
             retries: Vec::new(),
@@ -129,6 +132,7 @@ impl Drop for AccessLog {
             endpoint = self.endpoint.as_deref().unwrap_or(""),
             status = self.status,
             error = self.error_code(),
+            error_detail = self.error_detail.unwrap_or(""),
             format = self.format.unwrap_or(""),
             attempts = self.attempts,
             retries = %Reasons(&self.retries),

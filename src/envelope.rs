@@ -36,6 +36,8 @@ pub struct EnvelopeOpts<'a> {
     pub content_language: Option<&'a str>,
     /// An RFC 9209 error type, e.g. `connection_timeout`, for failures errgate generated.
     pub proxy_status: Option<&'a str>,
+    /// RFC 9209 `details`: which of errgate's limits expired (`try_timeout`, ...).
+    pub proxy_details: Option<&'static str>,
     /// A `HEAD` request: same headers, including the would-be `Content-Length`, no body.
     pub head: bool,
 }
@@ -121,7 +123,8 @@ pub fn response(
     {
         headers.insert(CONTENT_LANGUAGE, lang);
     }
-    if let Some(value) = opts.proxy_status.and_then(proxy_status_value) {
+    let proxy_status = opts.proxy_status;
+    if let Some(value) = proxy_status.and_then(|t| proxy_status_value(t, opts.proxy_details)) {
         headers.insert(PROXY_STATUS.clone(), value);
     }
     let mut response = Response::new(if opts.head { Bytes::new() } else { body });
@@ -130,14 +133,19 @@ pub fn response(
     response
 }
 
-/// `errgate; error=<type>`; `None` for a type that is not a plain token, since splicing it
-/// into a structured field could forge parameters.
-fn proxy_status_value(error_type: &str) -> Option<HeaderValue> {
-    let is_token = !error_type.is_empty()
-        && error_type
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
-    let value = format!("{PROXY_NAME}; error={error_type}");
+/// `errgate; error=<type>[; details="<details>"]`; `None` for a type or details that is not a
+/// plain token, since splicing it into a structured field could forge parameters.
+fn proxy_status_value(error_type: &str, details: Option<&str>) -> Option<HeaderValue> {
+    let token = |t: &str| {
+        !t.is_empty()
+            && t.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    };
+    let is_token = token(error_type) && details.is_none_or(token);
+    let value = match details {
+        Some(d) => format!("{PROXY_NAME}; error={error_type}; details=\"{d}\""),
+        None => format!("{PROXY_NAME}; error={error_type}"),
+    };
     is_token
         .then(|| HeaderValue::try_from(value).ok())
         .flatten()
@@ -273,6 +281,7 @@ impl OwnFailure {
         let opts = EnvelopeOpts {
             content_language: Some(message.lang),
             proxy_status: Some(self.proxy_status()),
+            proxy_details: None,
             head,
         };
         response(status, code, message.text, &opts)

@@ -104,6 +104,7 @@ fn response_headers() {
     let opts = EnvelopeOpts {
         content_language: Some("es"),
         proxy_status: Some("connection_timeout"),
+        proxy_details: None,
         head: false,
     };
     let r = response(
@@ -142,6 +143,7 @@ fn optional_headers_are_omitted() {
     assert_eq!(header(&r, "proxy-status"), None);
     let forged = EnvelopeOpts {
         proxy_status: Some("x; details=\"y\""),
+        proxy_details: None,
         ..EnvelopeOpts::default()
     };
     let r = response(StatusCode::BAD_GATEWAY, "BAD_GATEWAY", "x", &forged);
@@ -247,4 +249,30 @@ fn own_failure_response_uses_the_catalog() {
     let fallback = OwnFailure::Overloaded.response(&catalog, "fr", "de", true);
     assert_eq!(header(&fallback, "content-language"), Some("en"));
     assert!(fallback.body().is_empty());
+}
+
+#[test]
+fn proxy_status_details_name_the_expired_limit() {
+    let opts = EnvelopeOpts {
+        content_language: None,
+        proxy_status: Some("http_response_timeout"),
+        proxy_details: Some("route_timeout"),
+        head: false,
+    };
+    let r = response(StatusCode::GATEWAY_TIMEOUT, "UPSTREAM_TIMEOUT", "m", &opts);
+    assert_eq!(
+        header(&r, "proxy-status"),
+        Some("errgate; error=http_response_timeout; details=\"route_timeout\"")
+    );
+    let forged = EnvelopeOpts {
+        proxy_details: Some("x\"; error=forged"),
+        ..opts
+    };
+    let r = response(
+        StatusCode::GATEWAY_TIMEOUT,
+        "UPSTREAM_TIMEOUT",
+        "m",
+        &forged,
+    );
+    assert_eq!(header(&r, "proxy-status"), None);
 }

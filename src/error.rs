@@ -109,6 +109,20 @@ impl ProxyError {
         }
     }
 
+    /// Which limit expired, for timeouts (Proxy-Status `details`, the access log).
+    pub fn details(&self) -> Option<&'static str> {
+        match self {
+            ProxyError::Connect {
+                kind: ConnectKind::Timeout,
+                ..
+            } => Some("connect_timeout"),
+            ProxyError::TryTimeout => Some("try_timeout"),
+            ProxyError::Deadline => Some("route_timeout"),
+            ProxyError::ClientTimeout => Some("request_body_timeout"),
+            _ => None,
+        }
+    }
+
     /// Classifies an error from the pooled client.
     pub fn from_client(err: hyper_util::client::legacy::Error) -> ProxyError {
         if find::<BodyTooLarge>(&err).is_some() {

@@ -75,6 +75,7 @@ pub async fn rewrite(
     let opts = EnvelopeOpts {
         content_language: decision.content_language.as_deref(),
         proxy_status: None,
+        proxy_details: None,
         head: ctx.head,
     };
     let built = envelope::response(parts.status, &decision.code, &decision.message, &opts);

@@ -51,6 +51,7 @@ pub async fn handle(
         Ok(resp) => resp,
         Err(err) => {
             log.error = Some(err.code());
+            log.error_detail = err.details();
             tracing::debug!(request_id = %log.request_id, error = %err, "request failed");
             respond::own_failure(&gw, &err, accept_language.as_ref(), head)
         }

@@ -29,6 +29,7 @@ pub fn own_failure(
     let opts = EnvelopeOpts {
         content_language: Some(msg.lang),
         proxy_status: Some(err.proxy_status()),
+        proxy_details: err.details(),
         head,
     };
     envelope::response(status, code, msg.text, &opts).map(ResponseBody::full)
