@@ -149,6 +149,11 @@ fd_count() {
     find "/proc/$1/fd" -mindepth 1 -maxdepth 1 | wc -l
 }
 
+# listen_overflows — the kernel's count of connections dropped by a full accept queue.
+listen_overflows() {
+    awk '$1 == "TcpExt:" { if (!h) { for (i = 2; i <= NF; i++) if ($i == "ListenOverflows") c = i; h = 1 } else { print $c + 0; exit } }' /proc/net/netstat
+}
+
 # origin_accepts URL — the origin's accepted-connections counter (nginx stub_status).
 origin_accepts() {
     curl -s --max-time 2 "$1" | awk 'NR == 3 { print $1 }'

@@ -185,7 +185,10 @@ def idle_summary(path):
     i["kib_per_conn"] = per
     lines = [
         f"- {i['opened']:,} of {i['wanted']:,} idle TCP connections opened in {i['open_seconds']} s "
-        f"({i['failed']} failed); errgate had accepted {conns:,} of them (its fd count).",
+        f"({i['failed']} failed); errgate had accepted {conns:,} of them (its fd count); the "
+        f"kernel counted {i.get('listen_overflows', '?')} accept-queue overflows meanwhile "
+        "(a connection whose handshake completed while errgate's listen backlog was full is "
+        "dropped by the server side only: the client believes it is open).",
         f"- errgate RSS {i['rss_before_kb'] / 1024:.1f} MiB before, {i['rss_with_kb'] / 1024:.1f} MiB "
         f"with them open: **{fmt(per, '.1f')} KiB per idle connection** (user space only; the "
         "kernel's socket memory is not in RSS).",

@@ -7,7 +7,8 @@
 # Environment: DURATION (seconds per cell), REPS (repetitions, >= 3 for a real result),
 # ERRGATE_BIN (skip the cargo build), IDLE_CONNS (default 10000), PROFILE=1 (perf profile of
 # errgate in the 100 B pinned scenario, written beside the results), BUDGET_SECONDS (hard cap on
-# the measuring loop, default 840), KEEP_WORK=1 (keep the temp dir with configs and logs).
+# the measuring loop, default 840), KEEP_WORK=1 (keep the temp dir with configs and logs),
+# BENCH_LAYOUTS / BENCH_SCENARIOS (a subset, for experiments: "pinned", "small50 err50").
 # Only 127.0.0.1 is ever targeted.
 set -euo pipefail
 
@@ -45,7 +46,17 @@ declare -A LAYOUT_SCENARIOS=(
     [pinned]="small50 large50 err50"
     [unpinned]="small50 small200 large50 err50"
 )
-LAYOUTS=(pinned unpinned)
+read -ra LAYOUTS <<<"${BENCH_LAYOUTS:-pinned unpinned}"
+# BENCH_SCENARIOS (e.g. "small50 err50") keeps only those scenarios: for quick experiments.
+if [[ -n ${BENCH_SCENARIOS:-} ]]; then
+    for layout in "${!LAYOUT_SCENARIOS[@]}"; do
+        kept=""
+        for scen in ${LAYOUT_SCENARIOS[$layout]}; do
+            [[ " $BENCH_SCENARIOS " == *" $scen "* ]] && kept+="$scen "
+        done
+        LAYOUT_SCENARIOS[$layout]=$kept
+    done
+fi
 
 START_TS=$(date +%s)
 trap cleanup EXIT
@@ -252,15 +263,15 @@ measure() { # LAYOUT SCENARIO TARGET REP
 ordered() { # REP TARGET...
     local rep=$1 n i
     shift
-    local list=("$@") out=()
+    local list=("$@") rotated=()
     n=${#list[@]}
     for ((i = 0; i < n; i++)); do
-        out+=("${list[$(((i + rep) % n))]}")
+        rotated+=("${list[$(((i + rep) % n))]}")
     done
     if ((rep % 2 == 1)); then
-        for ((i = n - 1; i >= 0; i--)); do printf '%s ' "${out[$i]}"; done
+        for ((i = n - 1; i >= 0; i--)); do printf '%s ' "${rotated[$i]}"; done
     else
-        printf '%s ' "${out[@]}"
+        printf '%s ' "${rotated[@]}"
     fi
 }
 
@@ -299,7 +310,7 @@ run_matrix() {
 
 # 10,000 fresh, silent TCP connections held against a separate errgate; its RSS per connection.
 idle_scenario() {
-    local port admin pid client ready release rss0 rss1 fds0 fds opened i t0 code ms
+    local port admin pid client ready release rss0 rss1 fds0 fds opened i t0 code ms ovf0 ovf1
     port=$(free_port)
     admin=$(free_port)
     # header_read_timeout 60s: the connections are held for up to IDLE_HOLD s after they are all
@@ -311,6 +322,7 @@ idle_scenario() {
     sleep 0.5
     rss0=$(status_kb VmRSS "$pid")
     fds0=$(fd_count "$pid")
+    ovf0=$(listen_overflows)
     ready=$WORK/idle.ready
     release=$WORK/idle.release
     python3 "$BENCH_DIR/idle_conns.py" --port "$port" --count "$IDLE_CONNS" --hold "$IDLE_HOLD" \
@@ -324,11 +336,15 @@ idle_scenario() {
     done
     [[ -e $ready ]] || die "idle client did not open its connections in 40 s"
     opened=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["opened"])' "$ready")
-    # Wait (bounded) until errgate has accepted them: a connection still in the kernel's accept
-    # queue costs errgate nothing yet.
-    for ((i = 0; i < 150; i++)); do
+    # Wait (bounded) until errgate has accepted them, or its count stops growing for 2 s: a
+    # connection still in the kernel's accept queue costs errgate nothing yet, and one whose
+    # final ACK was dropped by a full accept queue (ListenOverflows) never reaches it.
+    local last=-1 still=0
+    for ((i = 0; i < 150 && still < 20; i++)); do
         fds=$(fd_count "$pid")
         ((fds - fds0 >= opened)) && break
+        if ((fds == last)); then still=$((still + 1)); else still=0; fi
+        last=$fds
         sleep 0.1
     done
     sleep 1
@@ -337,15 +353,17 @@ idle_scenario() {
     t0=$(date +%s%N)
     code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "http://127.0.0.1:$port/small" || true)
     ms=$((($(date +%s%N) - t0) / 1000000))
+    ovf1=$(listen_overflows)
     touch "$release"
     wait "$client" || die "idle client failed"
     python3 - "$ready" "$WORK/idle.client.json" "$rss0" "$rss1" "$((fds - fds0))" "$code" "$ms" \
-        "$IDLE_CONNS" >"$IDLE" <<'EOF'
+        "$IDLE_CONNS" "$((ovf1 - ovf0))" >"$IDLE" <<'EOF'
 import json, sys
 ready, done = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
-rss0, rss1, accepted, code, ms, want = (int(x) for x in sys.argv[3:9])
+rss0, rss1, accepted, code, ms, want, overflows = (int(x) for x in sys.argv[3:10])
 print(json.dumps({"wanted": want, "opened": ready["opened"], "failed": ready["failed"],
                   "open_seconds": ready["seconds"], "accepted": accepted,
+                  "listen_overflows": overflows,
                   "held_seconds": done["held_seconds"], "rss_before_kb": rss0,
                   "rss_with_kb": rss1, "closed_by_server": done["closed_by_server"],
                   "request_status": code, "request_ms": ms}))
@@ -354,28 +372,92 @@ EOF
     log "idle: $(cat "$IDLE")"
 }
 
-# Optional: where errgate's CPU goes in the 100 B pinned scenario (perf record + perf stat).
+# Optional (PROFILE=1): where errgate's CPU goes in the 100 B pinned scenario. Three short
+# passes under the same load as the table: syscalls per request (perf stat on syscall
+# tracepoints), a DWARF call-graph profile summarised by perf_summary.py, and malloc calls per
+# request (a uprobe on libc's malloc, removed afterwards).
 profile_errgate() {
-    local prefix=$1 secs=$DURATION
+    local out=$1 secs=$DURATION wrk_pid n libc ev s
     set_layout pinned
-    log "profiling errgate (100 B, pinned, ${secs}s with perf record, ${secs}s with perf stat)"
+    log "profiling errgate (100 B, pinned): perf stat, perf record, malloc uprobe"
     wrk_run errgate small50 1
+    {
+        echo "# errgate profile, 100 B, 50 connections, pinned layout"
+        echo
+        echo "errgate $("$ERRGATE_BIN" --version | awk '{ print $2 }'), load average $(cut -d' ' -f1-3 /proc/loadavg)"
+    } >"$out"
+
+    # 1. Syscalls per request, errgate and nginx: perf stat covers the whole wrk run, so
+    # count / requests is exact.
+    ev=""
+    for s in read write writev readv recvfrom sendto recvmsg sendmsg epoll_wait epoll_ctl futex \
+        accept4 close ioctl getsockopt; do
+        ev+="syscalls:sys_enter_$s,"
+    done
+    local target stat_pid pids
+    for target in errgate nginx; do
+        pids=${PROXY_PIDS[$target]}
+        perf stat -x, -e "${ev%,}" -p "${pids// /,}" -o "$WORK/perf-stat-$target.csv" -- \
+            sleep $((secs + 2)) 2>>"$WORK/perf.log" &
+        stat_pid=$!
+        STARTED_PIDS+=("$stat_pid")
+        sleep 0.5
+        wrk_run "$target" small50 "$secs"
+        n=$(sed -n 's/^WRKJSON //p' <<<"$REPLY" | python3 -c 'import json, sys; print(json.load(sys.stdin)["requests"])')
+        wait "$stat_pid" || true
+        {
+            echo
+            echo "## Syscalls per request, $target ($n requests)"
+            echo
+            awk -F, -v n="$n" '$1 ~ /^[0-9]+$/ && $1 / n >= 0.005 { sub("syscalls:sys_enter_", "", $3); printf "- %s: %.2f\n", $3, $1 / n }' "$WORK/perf-stat-$target.csv"
+        } >>"$out"
+    done
+
+    # 2. Call-graph profile (DWARF unwinding: the release binary has no frame pointers).
     "${WRK_PREFIX[@]}" wrk -t1 -c50 -d"$((secs + 2))s" "${BASE[errgate]}/small" >/dev/null &
-    local w=$!
-    STARTED_PIDS+=("$w")
+    wrk_pid=$!
+    STARTED_PIDS+=("$wrk_pid")
     sleep 1
-    perf record -q -F 997 -g -p "$ERRGATE_PID" -o "$WORK/perf.data" -- sleep "$secs" \
-        2>>"$WORK/perf.log" || true
-    wait "$w" || true
-    perf report -i "$WORK/perf.data" --no-children --percent-limit 0.4 --stdio \
-        --sort dso,symbol 2>/dev/null | grep -v '^$' | head -400 >"$prefix-perf-report.txt" || true
-    "${WRK_PREFIX[@]}" wrk -t1 -c50 -d"$((secs + 2))s" "${BASE[errgate]}/small" >/dev/null &
-    w=$!
-    STARTED_PIDS+=("$w")
-    sleep 1
-    perf stat -p "$ERRGATE_PID" -- sleep "$secs" 2>"$prefix-perf-stat.txt" || true
-    wait "$w" || true
-    log "profile written to $prefix-perf-report.txt and $prefix-perf-stat.txt"
+    perf record -q -F 499 --call-graph dwarf,16384 -p "$ERRGATE_PID" -o "$WORK/perf.data" -- \
+        sleep "$secs" 2>>"$WORK/perf.log" || true
+    wait "$wrk_pid" || true
+    perf script -i "$WORK/perf.data" -F comm,tid,ip,sym 2>/dev/null >"$WORK/perf.script" || true
+    {
+        echo
+        echo "## Where the CPU goes (perf record --call-graph dwarf)"
+        echo
+        echo '```'
+        python3 "$BENCH_DIR/perf_summary.py" "$WORK/perf.script"
+        echo '```'
+        echo
+        echo "## Top symbols (self time)"
+        echo
+        echo '```'
+        perf report -i "$WORK/perf.data" --no-children --percent-limit 0.7 --stdio \
+            --sort dso,symbol -g none 2>/dev/null | grep '%' | cut -c1-150 | sed 's/ *$//' | head -40
+        echo '```'
+    } >>"$out"
+
+    # 3. malloc calls per request (uprobe on libc; skipped when perf probe is not allowed).
+    libc=$(awk '$NF ~ /libc\.so/ { print $NF; exit }' "/proc/$ERRGATE_PID/maps")
+    if [[ -n $libc ]] && perf probe -q -x "$libc" -a errgate_bench_malloc=malloc 2>>"$WORK/perf.log"; then
+        perf stat -x, -e probe_libc:errgate_bench_malloc -p "$ERRGATE_PID" \
+            -o "$WORK/malloc.csv" -- sleep $((secs + 2)) 2>>"$WORK/perf.log" &
+        stat_pid=$!
+        STARTED_PIDS+=("$stat_pid")
+        sleep 0.5
+        wrk_run errgate small50 "$secs"
+        n=$(sed -n 's/^WRKJSON //p' <<<"$REPLY" | python3 -c 'import json, sys; print(json.load(sys.stdin)["requests"])')
+        wait "$stat_pid" || true
+        perf probe -q -d probe_libc:errgate_bench_malloc 2>>"$WORK/perf.log" || true
+        {
+            echo
+            echo "## Allocation"
+            echo
+            awk -F, -v n="$n" '$1 ~ /^[0-9]+$/ { printf "- malloc calls per request: %.1f (%d requests)\n", $1 / n, n }' "$WORK/malloc.csv"
+        } >>"$out"
+    fi
+    log "profile written to $out"
 }
 
 machine_notes() {
@@ -420,7 +502,8 @@ main() {
     mkdir -p "$BENCH_DIR/results"
     out=$BENCH_DIR/results/$stamp
     if [[ $PROFILE == 1 ]]; then
-        profile_errgate "$out"
+        profile_errgate "$out-profile.md"
+        echo "- Profile of errgate in this run: [$(basename "$out")-profile.md]($(basename "$out")-profile.md)" >>"$NOTES"
     fi
     python3 "$BENCH_DIR/report.py" --runs "$RUNS" --notes "$NOTES" --idle "$IDLE" \
         --unstable-ratio "$UNSTABLE_RATIO" --quick "$QUICK" --out "$out.md"
