@@ -149,6 +149,16 @@ fd_count() {
     find "/proc/$1/fd" -mindepth 1 -maxdepth 1 | wc -l
 }
 
+# foreign_busy — processes not started by this run using >= 10 % CPU right now (top's snapshot),
+# or "none".
+foreign_busy() {
+    local ours=" ${STARTED_PIDS[*]} ${NGINX_WORKERS:-} ${ORIGIN_WORKERS:-} $$ $BASHPID "
+    local busy
+    busy=$(top -bn1 -w 200 | awk -v ours="$ours" \
+        'NR > 7 && $9 + 0 >= 10 && $12 != "top" && index(ours, " " $1 " ") == 0 { printf "%s %s%%, ", $12, $9 }')
+    echo "${busy:-none}"
+}
+
 # listen_overflows — the kernel's count of connections dropped by a full accept queue.
 listen_overflows() {
     awk '$1 == "TcpExt:" { if (!h) { for (i = 2; i <= NF; i++) if ($i == "ListenOverflows") c = i; h = 1 } else { print $c + 0; exit } }' /proc/net/netstat

@@ -176,6 +176,22 @@ def targets(cells, idle):
     return out
 
 
+def overflow_note(i):
+    ovf = i.get("listen_overflows", 0)
+    lost = i["opened"] - i["accepted"]
+    if lost > 0:
+        return (f"- {lost:,} connections never reached errgate; the kernel's system-wide "
+                f"ListenOverflows counter rose by {ovf} (errgate listens with tokio's default "
+                "backlog of 1024; "
+                "a handshake completed while the queue is full is dropped on the server side "
+                "only, and the client believes it is open).")
+    if ovf:
+        return (f"- The kernel's system-wide ListenOverflows counter rose by {ovf} while they "
+                "were opened (errgate's listen backlog is tokio's default 1024); the client's "
+                "retries got every connection in.")
+    return "- No accept-queue overflows."
+
+
 def idle_summary(path):
     if not path or not os.path.exists(path):
         return None, []
@@ -185,10 +201,8 @@ def idle_summary(path):
     i["kib_per_conn"] = per
     lines = [
         f"- {i['opened']:,} of {i['wanted']:,} idle TCP connections opened in {i['open_seconds']} s "
-        f"({i['failed']} failed); errgate had accepted {conns:,} of them (its fd count); the "
-        f"kernel counted {i.get('listen_overflows', '?')} accept-queue overflows meanwhile "
-        "(a connection whose handshake completed while errgate's listen backlog was full is "
-        "dropped by the server side only: the client believes it is open).",
+        f"({i['failed']} failed); errgate had accepted {conns:,} of them (its fd count).",
+        overflow_note(i),
         f"- errgate RSS {i['rss_before_kb'] / 1024:.1f} MiB before, {i['rss_with_kb'] / 1024:.1f} MiB "
         f"with them open: **{fmt(per, '.1f')} KiB per idle connection** (user space only; the "
         "kernel's socket memory is not in RSS).",

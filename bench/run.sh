@@ -289,6 +289,7 @@ run_matrix() {
             done
         done
         for ((rep = 1; rep <= REPS; rep++)); do
+            FOREIGN+="$layout rep $rep: $(foreign_busy) "$'\n'
             for scen in ${LAYOUT_SCENARIOS[$layout]}; do
                 # shellcheck disable=SC2046,SC2086 # the ordered list of targets
                 for target in $(ordered "$rep" ${PATH_TARGETS[${SCEN_PATH[$scen]}]}); do
@@ -466,7 +467,7 @@ machine_notes() {
         echo "- Kernel: $(uname -sr)"
         echo "- wrk: $(wrk -v 2>&1 | awk 'NR == 1 { print $2 }'), nginx: $(nginx -v 2>&1 | sed 's/.*nginx\///'), HAProxy: $(haproxy -v | awk 'NR == 1 { print $3 }'), errgate: $("$ERRGATE_BIN" --version | awk '{ print $2 }') ($(git -C "$REPO_DIR" rev-parse --short HEAD 2>/dev/null || echo '?'))"
         echo "- Load average before the run: $(cut -d' ' -f1-3 /proc/loadavg)"
-        echo "- Busiest processes before the run (top -bn1): $(top -bn1 -w 200 | awk 'NR > 7 && $9 + 0 >= 5 { printf "%s %s%%; ", $12, $9 }')"
+        echo "- Other processes busy before the run (top, >= 10 % CPU): $(foreign_busy)"
         echo "- DURATION=${DURATION}s per cell, REPS=$REPS, warm-up ${WARMUP}s per scenario; wrk -t1 pinned, -t2 unpinned"
     } >"$NOTES"
 }
@@ -494,7 +495,10 @@ main() {
         done
     done
     log "$cells cells x $REPS repetitions x ${DURATION}s: about $(((cells * (REPS * (DURATION + 1) + WARMUP + 1)) / 60 + 1)) min"
+    FOREIGN=""
     run_matrix
+    echo "- Other processes busy between runs (top, >= 10 % CPU, sampled before each repetition):" >>"$NOTES"
+    sed '/^$/d; s/^/  - /' <<<"$FOREIGN" >>"$NOTES"
     idle_scenario
     echo "- Load average after the run: $(cut -d' ' -f1-3 /proc/loadavg)" >>"$NOTES"
     local stamp out
