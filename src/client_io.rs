@@ -20,120 +20,115 @@ use tokio::net::TcpStream;
 /// How long errgate tries to deliver the 408 before dropping the connection anyway.
 const LAST_WORD_TIMEOUT: Duration = Duration::from_secs(1);
 
-struct Shared {
+/// hyper's side of the socket: the stream itself (tokio's own read path, which reads into
+/// uninitialised memory and clears readiness after a short read), noting whether bytes arrived
+/// since errgate last wrote.
+pub struct ClientIo {
     stream: TcpStream,
-    /// Bytes arrived since errgate last wrote: a request head is partly received.
-    reading: AtomicBool,
+    reading: Arc<AtomicBool>,
 }
 
-/// hyper's side of the socket.
-pub struct ClientIo(Arc<Shared>);
+/// errgate's side: a duplicate of the socket's descriptor, so it can still write after hyper
+/// has dropped the connection.
+pub struct LastWord {
+    socket: Option<std::net::TcpStream>,
+    reading: Arc<AtomicBool>,
+}
 
-/// errgate's side: can still write after hyper has finished with the connection.
-pub struct LastWord(Arc<Shared>);
-
+/// Splits `stream` into hyper's IO and the handle for a last 408. Duplicating the descriptor
+/// costs one syscall per connection; if it fails, the connection just has no last word.
 pub fn split(stream: TcpStream) -> (ClientIo, LastWord) {
-    let shared = Arc::new(Shared {
-        stream,
-        reading: AtomicBool::new(false),
-    });
-    (ClientIo(shared.clone()), LastWord(shared))
+    let reading = Arc::new(AtomicBool::new(false));
+    let socket = socket2::SockRef::from(&stream)
+        .try_clone()
+        .ok()
+        .map(std::net::TcpStream::from);
+    let last = LastWord {
+        socket,
+        reading: reading.clone(),
+    };
+    (ClientIo { stream, reading }, last)
 }
 
 impl AsyncRead for ClientIo {
     fn poll_read(
-        self: Pin<&mut Self>,
+        mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        let shared = &self.0;
-        loop {
-            ready!(shared.stream.poll_read_ready(cx))?;
-            match shared.stream.try_read(buf.initialize_unfilled()) {
-                Ok(n) => {
-                    buf.advance(n);
-                    if n > 0 {
-                        shared.reading.store(true, Ordering::Relaxed);
-                    }
-                    return Poll::Ready(Ok(()));
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
-                Err(e) => return Poll::Ready(Err(e)),
-            }
+        let before = buf.filled().len();
+        ready!(Pin::new(&mut self.stream).poll_read(cx, buf))?;
+        if buf.filled().len() > before && !self.reading.load(Ordering::Relaxed) {
+            self.reading.store(true, Ordering::Relaxed);
         }
+        Poll::Ready(Ok(()))
     }
 }
 
 impl ClientIo {
-    fn poll_with<T>(
-        &self,
-        cx: &mut Context<'_>,
-        op: impl Fn(&TcpStream) -> io::Result<T>,
-    ) -> Poll<io::Result<T>> {
-        loop {
-            ready!(self.0.stream.poll_write_ready(cx))?;
-            match op(&self.0.stream) {
-                Ok(n) => {
-                    self.0.reading.store(false, Ordering::Relaxed);
-                    return Poll::Ready(Ok(n));
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
-                Err(e) => return Poll::Ready(Err(e)),
-            }
+    fn wrote<T>(&self, result: Poll<io::Result<T>>) -> Poll<io::Result<T>> {
+        if matches!(result, Poll::Ready(Ok(_))) && self.reading.load(Ordering::Relaxed) {
+            self.reading.store(false, Ordering::Relaxed);
         }
+        result
     }
 }
 
 impl AsyncWrite for ClientIo {
     fn poll_write(
-        self: Pin<&mut Self>,
+        mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        self.poll_with(cx, |s| s.try_write(buf))
+        let result = Pin::new(&mut self.stream).poll_write(cx, buf);
+        self.wrote(result)
     }
 
     fn poll_write_vectored(
-        self: Pin<&mut Self>,
+        mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        self.poll_with(cx, |s| s.try_write_vectored(bufs))
+        let result = Pin::new(&mut self.stream).poll_write_vectored(cx, bufs);
+        self.wrote(result)
     }
 
     fn is_write_vectored(&self) -> bool {
-        true
+        self.stream.is_write_vectored()
     }
 
-    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(Ok(()))
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.stream).poll_flush(cx)
     }
 
-    fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(socket2::SockRef::from(&self.0.stream).shutdown(std::net::Shutdown::Write))
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.stream).poll_shutdown(cx)
     }
 }
 
 impl LastWord {
     /// True when the client had started a request head that never completed.
     pub fn mid_request(&self) -> bool {
-        self.0.reading.load(Ordering::Relaxed)
+        self.reading.load(Ordering::Relaxed)
     }
 
-    /// Writes `resp` (HTTP/1.1, `Connection: close`) and closes, within a short bound.
+    /// Writes `resp` (HTTP/1.1, `Connection: close`) and closes, within a short bound. Runs
+    /// after hyper dropped its side, so this descriptor is the socket's only user.
     pub async fn send(self, resp: Response<Bytes>) {
+        let Some(socket) = self.socket else { return };
         let bytes = serialize(resp);
         let write = async {
+            let stream = TcpStream::from_std(socket)?;
             let mut rest = &bytes[..];
             while !rest.is_empty() {
-                self.0.stream.writable().await?;
-                match self.0.stream.try_write(rest) {
+                stream.writable().await?;
+                match stream.try_write(rest) {
                     Ok(n) => rest = &rest[n..],
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
                     Err(e) => return Err(e),
                 }
             }
-            socket2::SockRef::from(&self.0.stream).shutdown(std::net::Shutdown::Write)
+            socket2::SockRef::from(&stream).shutdown(std::net::Shutdown::Write)
         };
         let _ = tokio::time::timeout(LAST_WORD_TIMEOUT, write).await;
     }
