@@ -8,21 +8,28 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
-use http::Method;
+use std::borrow::Cow;
+use std::io::Write;
+use std::time::SystemTime;
+
+use http::{HeaderValue, Method, Uri};
 
 use metrics::Gauge;
 
 use crate::attempts::Trace;
+use crate::log_sink;
+use crate::logging::LogFormat;
 use crate::metrics_handles::RouteMetrics;
 use crate::retry::Refusal;
 
 /// The request's record, filled in along its path and logged on drop.
 #[derive(Debug)]
 pub struct AccessLog {
-    pub request_id: String,
+    pub request_id: HeaderValue,
     pub client: SocketAddr,
     pub method: Method,
-    pub path: String,
+    /// The request target as received; only its path is logged.
+    uri: Uri,
     pub route: Option<Arc<str>>,
     pub upstream: Option<Arc<str>>,
     pub endpoint: Option<Arc<str>>,
@@ -48,13 +55,13 @@ pub struct AccessLog {
 }
 
 impl AccessLog {
-    pub fn new(request_id: String, client: SocketAddr, method: Method, path: &str) -> Self {
+    pub fn new(request_id: HeaderValue, client: SocketAddr, method: Method, uri: &Uri) -> Self {
         AccessLog {
             request_id,
             client,
             method,
-            // The path only, never the query string: queries carry tokens and personal data.
-            path: path.chars().take(512).collect(),
+            // Cloning a parsed Uri shares its bytes; the line is built only when logged.
+            uri: uri.clone(),
             route: None,
             upstream: None,
             endpoint: None,
@@ -111,37 +118,146 @@ impl AccessLog {
     }
 }
 
+/// Client closed the request before a response (nginx's 499), for logs and metrics.
+const CLIENT_CLOSED: u16 = 499;
+
 impl Drop for AccessLog {
     fn drop(&mut self) {
         let elapsed = self.started.elapsed();
+        if self.status == 0 {
+            self.status = CLIENT_CLOSED;
+            self.aborted = true;
+        }
         if let Some(metrics) = &self.metrics {
             metrics.request_done(&self.method, self.status, elapsed);
         }
         if let Some(gauge) = &self.in_flight {
             gauge.decrement(1.0);
         }
-        let duration_ms = elapsed.as_secs_f64() * 1000.0;
-        tracing::info!(
-            target: "access",
-            request_id = %self.request_id,
-            client = %self.client.ip(),
-            method = %self.method,
-            path = %self.path,
-            route = self.route.as_deref().unwrap_or(""),
-            upstream = self.upstream.as_deref().unwrap_or(""),
-            endpoint = self.endpoint.as_deref().unwrap_or(""),
-            status = self.status,
-            error = self.error_code(),
-            error_detail = self.error_detail.unwrap_or(""),
-            format = self.format.unwrap_or(""),
-            attempts = self.attempts,
-            retries = %Reasons(&self.retries),
-            retry_refused = self.retry_refused.unwrap_or(""),
-            bytes_in = self.bytes_in,
-            bytes_out = self.bytes_out,
-            aborted = self.aborted,
-            duration_ms = (duration_ms * 1000.0).round() / 1000.0,
-        );
+        let Some(format) = log_sink::format() else {
+            return;
+        };
+        if !tracing::enabled!(target: "access", tracing::Level::INFO) {
+            return;
+        }
+        let duration_ms = (elapsed.as_secs_f64() * 1_000_000.0).round() / 1000.0;
+        let line = match format {
+            LogFormat::Json => self.json_line(duration_ms),
+            LogFormat::Text => self.text_line(duration_ms),
+        };
+        log_sink::send(line);
+    }
+}
+
+impl AccessLog {
+    /// The fields in order; strings are escaped by the caller's format.
+    fn fields(&self) -> [(&'static str, Value<'_>); 18] {
+        fn text(s: &str) -> Value<'_> {
+            Value::Str(Cow::Borrowed(s))
+        }
+        fn opt(s: Option<&Arc<str>>) -> Value<'_> {
+            Value::Str(Cow::Borrowed(s.map_or("", |s| s)))
+        }
+        let path = self.uri.path();
+        // The path only, never the query string: queries carry tokens and personal data.
+        let path = path
+            .char_indices()
+            .nth(512)
+            .map_or(path, |(i, _)| &path[..i]);
+        [
+            (
+                "request_id",
+                Value::Str(String::from_utf8_lossy(self.request_id.as_bytes())),
+            ),
+            ("client", Value::Ip(self.client.ip())),
+            ("method", Value::Str(Cow::Borrowed(self.method.as_str()))),
+            ("path", Value::Str(Cow::Borrowed(path))),
+            ("route", opt(self.route.as_ref())),
+            ("upstream", opt(self.upstream.as_ref())),
+            ("endpoint", opt(self.endpoint.as_ref())),
+            ("status", Value::Num(u64::from(self.status))),
+            ("error", Value::Str(Cow::Borrowed(self.error_code()))),
+            ("error_detail", text(self.error_detail.unwrap_or(""))),
+            ("format", text(self.format.unwrap_or(""))),
+            ("attempts", Value::Num(u64::from(self.attempts))),
+            ("retries", Value::Reasons(&self.retries)),
+            ("retry_refused", text(self.retry_refused.unwrap_or(""))),
+            ("bytes_in", Value::Num(self.bytes_in)),
+            ("bytes_out", Value::Num(self.bytes_out)),
+            ("aborted", Value::Bool(self.aborted)),
+            ("duration_ms", Value::Duration),
+        ]
+    }
+
+    fn json_line(&self, duration_ms: f64) -> Vec<u8> {
+        let mut out = Vec::with_capacity(512);
+        out.extend_from_slice(b"{\"timestamp\":\"");
+        log_sink::timestamp(&mut out, SystemTime::now());
+        out.extend_from_slice(b"\",\"level\":\"INFO\",\"target\":\"access\"");
+        for (name, value) in self.fields() {
+            let _ = write!(out, ",\"{name}\":");
+            value.write_json(&mut out, duration_ms);
+        }
+        out.extend_from_slice(b"}\n");
+        out
+    }
+
+    fn text_line(&self, duration_ms: f64) -> Vec<u8> {
+        let mut out = Vec::with_capacity(512);
+        log_sink::timestamp(&mut out, SystemTime::now());
+        out.extend_from_slice(b"  INFO access:");
+        for (name, value) in self.fields() {
+            let _ = write!(out, " {name}=");
+            value.write_text(&mut out, duration_ms);
+        }
+        out.push(b'\n');
+        out
+    }
+}
+
+/// One field's value.
+enum Value<'a> {
+    Str(Cow<'a, str>),
+    Num(u64),
+    /// The request's duration in ms, passed at write time.
+    Duration,
+    Bool(bool),
+    Ip(std::net::IpAddr),
+    Reasons(&'a [&'static str]),
+}
+
+impl Value<'_> {
+    fn write_json(&self, out: &mut Vec<u8>, duration_ms: f64) {
+        match self {
+            Value::Str(s) => log_sink::json_str(out, s),
+            Value::Num(n) => {
+                let _ = write!(out, "{n}");
+            }
+            Value::Duration => {
+                let _ = write!(out, "{duration_ms}");
+            }
+            Value::Bool(b) => {
+                let _ = write!(out, "{b}");
+            }
+            Value::Ip(ip) => {
+                let _ = write!(out, "\"{ip}\"");
+            }
+            Value::Reasons(r) => {
+                let _ = write!(out, "\"{}\"", Reasons(r));
+            }
+        }
+    }
+
+    fn write_text(&self, out: &mut Vec<u8>, duration_ms: f64) {
+        match self {
+            Value::Str(s) => {
+                let _ = write!(out, "{s:?}");
+            }
+            Value::Reasons(r) => {
+                let _ = write!(out, "{}", Reasons(r));
+            }
+            other => other.write_json(out, duration_ms),
+        }
     }
 }
 

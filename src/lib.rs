@@ -32,7 +32,7 @@
 //! - `explain`: the `errgate explain` report.
 //! - `metrics`: the Prometheus recorder and metric names; `metrics_handles`: per-route and
 //!   per-upstream handles; `admin`: `/metrics`, `/healthz`, `/readyz`.
-//! - `access_log`: one line per request; `demo`: the built-in sample backend.
+//! - `access_log`: one line per request; `log_sink`: its batched writer thread; `demo`: the built-in sample backend.
 
 pub mod access_log;
 pub mod admin;
@@ -67,6 +67,7 @@ pub mod headers;
 pub mod labels;
 pub mod leak;
 pub mod locale;
+pub mod log_sink;
 pub mod logging;
 pub mod metrics;
 pub mod metrics_handles;

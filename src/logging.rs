@@ -11,6 +11,7 @@ pub enum LogFormat {
 
 /// Installs the global subscriber; a second call (tests) is a no-op.
 pub fn init(format: LogFormat) {
+    crate::log_sink::init(format);
     let filter = level_filter();
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)

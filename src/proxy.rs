@@ -34,8 +34,7 @@ pub async fn handle(
     let request_id = headers::client_request_id(req.headers())
         .cloned()
         .unwrap_or_else(headers::new_request_id);
-    let id_text = request_id.to_str().unwrap_or_default().to_string();
-    let mut log = AccessLog::new(id_text, peer, req.method().clone(), req.uri().path());
+    let mut log = AccessLog::new(request_id.clone(), peer, req.method().clone(), req.uri());
     log.track_in_flight(&gw.metrics.in_flight);
     log.metrics = Some(gw.unrouted.clone());
     let head = req.method() == Method::HEAD;
@@ -52,7 +51,7 @@ pub async fn handle(
         Err(err) => {
             log.error = Some(err.code());
             log.error_detail = err.details();
-            tracing::debug!(request_id = %log.request_id, error = %err, "request failed");
+            tracing::debug!(request_id = ?log.request_id, error = %err, "request failed");
             respond::own_failure(&gw, &err, accept_language.as_ref(), head)
         }
     };
