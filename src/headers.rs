@@ -57,7 +57,10 @@ fn remove_nominated(headers: &mut HeaderMap, value: &HeaderValue) {
     let Ok(text) = value.to_str() else { return };
     for token in text.split(',') {
         let token = token.trim();
-        if token.is_empty() {
+        // The usual tokens are options, or already removed: skip them before parsing a name
+        // (a non-standard HeaderName allocates).
+        let common = ["close", "keep-alive", "upgrade", "te"];
+        if token.is_empty() || common.iter().any(|c| token.eq_ignore_ascii_case(c)) {
             continue;
         }
         if let Ok(name) = HeaderName::from_bytes(token.as_bytes()) {
@@ -100,7 +103,8 @@ pub fn new_request_id() -> HeaderValue {
 
 /// What errgate adds to a request before it goes upstream.
 pub struct Forwarded<'a> {
-    pub client_ip: IpAddr,
+    /// The client's address as an `X-Forwarded-For` element, built once per connection.
+    pub client_ip: &'a HeaderValue,
     /// The host the client asked for (`Host` or `:authority`).
     pub host: Option<&'a HeaderValue>,
     pub request_id: &'a HeaderValue,
@@ -128,14 +132,23 @@ pub fn add_forwarded(headers: &mut HeaderMap, fwd: Forwarded<'_>) {
     }
 }
 
-fn append_forwarded_for(headers: &mut HeaderMap, ip: IpAddr) {
+/// The `X-Forwarded-For` element for a client address (IPv4-mapped IPv6 shown as IPv4).
+pub fn forwarded_for_value(ip: IpAddr) -> HeaderValue {
     let ip = match ip {
         IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4),
         v4 => v4,
     };
+    HeaderValue::from_str(&ip.to_string()).unwrap_or(HeaderValue::from_static("unknown"))
+}
+
+fn append_forwarded_for(headers: &mut HeaderMap, ip_value: &HeaderValue) {
+    let ip = String::from_utf8_lossy(ip_value.as_bytes());
     let mut values = headers.get_all(&X_FORWARDED_FOR).iter();
     let joined = match (values.next(), values.next()) {
-        (None, _) => ip.to_string(),
+        (None, _) => {
+            headers.insert(&X_FORWARDED_FOR, ip_value.clone());
+            return;
+        }
         (Some(one), None) => format!("{}, {ip}", String::from_utf8_lossy(one.as_bytes())),
         (Some(_), Some(_)) => {
             let all: Vec<_> = headers
@@ -206,7 +219,7 @@ mod tests {
         let host = h.get("host").cloned();
         let id = HeaderValue::from_static("rid");
         let fwd = Forwarded {
-            client_ip: "10.0.0.9".parse().unwrap(),
+            client_ip: &forwarded_for_value("10.0.0.9".parse().unwrap()),
             host: host.as_ref(),
             request_id: &id,
             host_override: None,

@@ -25,23 +25,45 @@ use crate::routing::normalize_path;
 use crate::send::{Template, UpstreamSend};
 use crate::upgrade;
 
+/// The client connection's address, and what is derived from it once per connection.
+#[derive(Debug, Clone)]
+pub struct Peer {
+    pub addr: SocketAddr,
+    /// The address as an `X-Forwarded-For` element.
+    pub forwarded_for: HeaderValue,
+}
+
+impl Peer {
+    pub fn new(addr: SocketAddr) -> Peer {
+        Peer {
+            addr,
+            forwarded_for: headers::forwarded_for_value(addr.ip()),
+        }
+    }
+}
+
 /// Serves one client request; never fails: every failure becomes an envelope.
 pub async fn handle(
     gw: Arc<Gateway>,
     req: Request<Incoming>,
-    peer: SocketAddr,
+    peer: Peer,
 ) -> Response<ResponseBody> {
     let request_id = headers::client_request_id(req.headers())
         .cloned()
         .unwrap_or_else(headers::new_request_id);
-    let mut log = AccessLog::new(request_id.clone(), peer, req.method().clone(), req.uri());
+    let mut log = AccessLog::new(
+        request_id.clone(),
+        peer.addr,
+        req.method().clone(),
+        req.uri(),
+    );
     log.track_in_flight(&gw.metrics.in_flight);
     log.metrics = Some(gw.unrouted.clone());
     let head = req.method() == Method::HEAD;
     let accept_language = req.headers().get(header::ACCEPT_LANGUAGE).cloned();
 
     let client = Client {
-        peer,
+        peer: &peer,
         request_id: &request_id,
         accept_language: accept_language.as_ref(),
         head,
@@ -82,7 +104,7 @@ fn declared_length(parts: &http::request::Parts) -> Option<u64> {
 
 /// What the request path needs to know about the client's request besides the request itself.
 struct Client<'a> {
-    peer: SocketAddr,
+    peer: &'a Peer,
     request_id: &'a HeaderValue,
     accept_language: Option<&'a HeaderValue>,
     head: bool,
@@ -123,7 +145,7 @@ async fn forward(
     let upgrade_value = parts.headers.get(header::UPGRADE).cloned();
     headers::strip_hop_by_hop(&mut parts.headers);
     let fwd = Forwarded {
-        client_ip: client.peer.ip(),
+        client_ip: &client.peer.forwarded_for,
         host: host.as_ref(),
         request_id: client.request_id,
         host_override: None,
@@ -140,11 +162,16 @@ async fn forward(
         Source::stream(body, limit)
     };
     log.bytes_in = source.bytes_in().or(declared).unwrap_or(0);
+    let original = match path {
+        std::borrow::Cow::Borrowed(_) => parts.uri.path_and_query().cloned(),
+        std::borrow::Cow::Owned(_) => None,
+    };
     let template = Template {
         method: parts.method,
         headers: parts.headers,
         query: parts.uri.query(),
         path,
+        original,
     };
     let mut sender = UpstreamSend {
         entry,

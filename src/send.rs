@@ -6,7 +6,8 @@ use std::borrow::Cow;
 use std::future::Future;
 
 use http::header::{self, HeaderMap, HeaderValue};
-use http::{Method, Request, Response, Version};
+use http::uri::PathAndQuery;
+use http::{Method, Request, Response, Uri, Version};
 use hyper::body::Incoming;
 use tokio::time::Instant;
 
@@ -30,6 +31,10 @@ pub struct Template<'r> {
     /// The normalized client path and its query.
     pub path: Cow<'r, str>,
     pub query: Option<&'r str>,
+    /// The client's own path and query, when normalization left the path as it was: sent
+    /// as is (a reference-count bump) unless the endpoint's base path or `strip_prefix`
+    /// changes it.
+    pub original: Option<PathAndQuery>,
 }
 
 /// The upstream's response head, and the endpoint's outstanding count it still holds.
@@ -61,16 +66,26 @@ impl UpstreamSend<'_, '_> {
             .next_body()
             .ok_or_else(|| ProxyError::Reset(Box::new(BodyGone)))?;
         let t = &self.template;
-        let pq = upstream_path(
-            &client.endpoint(endpoint).base_path,
-            &self.entry.route.path_prefix,
-            self.entry.route.strip_prefix,
-            &t.path,
-            t.query,
-        );
-        let uri = client
-            .uri(endpoint, pq)
-            .map_err(|_| ProxyError::BadRequest("uri"))?;
+        let ep = client.endpoint(endpoint);
+        let route = &self.entry.route;
+        let pq = match &t.original {
+            Some(pq) if ep.base_path.is_empty() && !route.strip_prefix => pq.clone(),
+            _ => {
+                let text = upstream_path(
+                    &ep.base_path,
+                    &route.path_prefix,
+                    route.strip_prefix,
+                    &t.path,
+                    t.query,
+                );
+                PathAndQuery::try_from(text).map_err(|_| ProxyError::BadRequest("uri"))?
+            }
+        };
+        let mut parts = http::uri::Parts::default();
+        parts.scheme = Some(ep.scheme.clone());
+        parts.authority = Some(ep.authority.clone());
+        parts.path_and_query = Some(pq);
+        let uri = Uri::from_parts(parts).map_err(|_| ProxyError::BadRequest("uri"))?;
         let mut req = Request::new(body);
         *req.method_mut() = t.method.clone();
         *req.uri_mut() = uri;

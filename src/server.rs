@@ -88,12 +88,14 @@ pub async fn run(
             },
         };
         let (current, health) = (shared.clone(), health.clone());
+        let client = proxy::Peer::new(peer);
         let svc = service_fn(move |req: http::Request<hyper::body::Incoming>| {
             // Each request runs on the gateway that was current when it arrived.
             let gw = current.load_full();
             let closing = !health.is_ready() && req.version() < http::Version::HTTP_2;
+            let client = client.clone();
             async move {
-                let mut resp = proxy::handle(gw, req, peer).await;
+                let mut resp = proxy::handle(gw, req, client).await;
                 if closing {
                     // Draining: answer, then close, instead of racing the client's next request.
                     resp.headers_mut()

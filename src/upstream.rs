@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use http::{Request, Response, Uri};
+use http::{Request, Response};
 use hyper::body::Incoming;
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client;
@@ -95,16 +95,6 @@ impl UpstreamClient {
 
     pub fn endpoint(&self, index: usize) -> &Endpoint {
         &self.config.endpoints[index % self.config.endpoints.len()]
-    }
-
-    /// The absolute URI for `path_and_query` on endpoint `index`.
-    pub fn uri(&self, index: usize, path_and_query: String) -> Result<Uri, http::Error> {
-        let ep = self.endpoint(index);
-        Uri::builder()
-            .scheme(ep.scheme.clone())
-            .authority(ep.authority.clone())
-            .path_and_query(path_and_query)
-            .build()
     }
 
     pub async fn send(
