@@ -153,8 +153,23 @@ pub async fn bind(config: &Config) -> Result<Listeners, ExitCode> {
     })
 }
 
+/// Connections the kernel may queue before errgate accepts them (tokio's default is 1024; a
+/// burst of new clients beyond it is silently dropped by the kernel). Capped by
+/// `net.core.somaxconn`.
+const LISTEN_BACKLOG: u32 = 8192;
+
 async fn bind_one(address: std::net::SocketAddr, key: &str) -> Result<TcpListener, ExitCode> {
-    TcpListener::bind(address).await.map_err(|err| {
+    let listen = || -> std::io::Result<TcpListener> {
+        let socket = if address.is_ipv4() {
+            tokio::net::TcpSocket::new_v4()?
+        } else {
+            tokio::net::TcpSocket::new_v6()?
+        };
+        socket.set_reuseaddr(true)?;
+        socket.bind(address)?;
+        socket.listen(LISTEN_BACKLOG)
+    };
+    listen().map_err(|err| {
         eprintln!("errgate: cannot listen on {address} ({key}): {err}");
         ExitCode::from(EXIT_START)
     })
