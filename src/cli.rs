@@ -209,7 +209,9 @@ pub async fn run_gateway(
     }
     let version = env!("CARGO_PKG_VERSION");
     tracing::info!(%address, %admin, version, "errgate listening");
-    match server::run(gateway, listeners, shutdown::signal()).await {
+    let result = server::run(gateway, listeners, shutdown::signal()).await;
+    crate::log_sink::flush();
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("errgate: {err}");

@@ -7,47 +7,62 @@
 
 use std::io;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll, ready};
-use std::time::Duration;
 
 use bytes::Bytes;
 use http::Response;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 
-/// How long errgate tries to deliver the 408 before dropping the connection anyway.
-const LAST_WORD_TIMEOUT: Duration = Duration::from_secs(1);
+/// What hyper's side and errgate's side share about one connection.
+#[derive(Default)]
+struct State {
+    /// Bytes arrived since errgate last wrote: a request head is partly received.
+    reading: AtomicBool,
+    /// The response to write as the socket is dropped, if errgate has a last word.
+    last: OnceLock<Vec<u8>>,
+}
 
 /// hyper's side of the socket: the stream itself (tokio's own read path, which reads into
-/// uninitialised memory and clears readiness after a short read), noting whether bytes arrived
-/// since errgate last wrote.
+/// uninitialised memory and clears readiness after a short read).
 pub struct ClientIo {
     stream: TcpStream,
-    reading: Arc<AtomicBool>,
+    state: Arc<State>,
 }
 
-/// errgate's side: a duplicate of the socket's descriptor, so it can still write after hyper
-/// has dropped the connection.
-pub struct LastWord {
-    socket: Option<std::net::TcpStream>,
-    reading: Arc<AtomicBool>,
-}
+/// errgate's side: whether a head was cut off, and a last answer to leave behind.
+pub struct LastWord(Arc<State>);
 
-/// Splits `stream` into hyper's IO and the handle for a last 408. Duplicating the descriptor
-/// costs one syscall per connection; if it fails, the connection just has no last word.
 pub fn split(stream: TcpStream) -> (ClientIo, LastWord) {
-    let reading = Arc::new(AtomicBool::new(false));
-    let socket = socket2::SockRef::from(&stream)
-        .try_clone()
-        .ok()
-        .map(std::net::TcpStream::from);
-    let last = LastWord {
-        socket,
-        reading: reading.clone(),
-    };
-    (ClientIo { stream, reading }, last)
+    let state = Arc::new(State::default());
+    (
+        ClientIo {
+            stream,
+            state: state.clone(),
+        },
+        LastWord(state),
+    )
+}
+
+/// When hyper drops the connection after giving up on it, the last word (if errgate left
+/// one) is written without waiting: the send buffer of a connection that has not answered
+/// anything yet has room for it. Then the write side is shut, as for any `Connection: close`.
+impl Drop for ClientIo {
+    fn drop(&mut self) {
+        let Some(bytes) = self.state.last.get() else {
+            return;
+        };
+        let mut rest = &bytes[..];
+        while !rest.is_empty() {
+            match self.stream.try_write(rest) {
+                Ok(n) if n > 0 => rest = &rest[n..],
+                _ => break,
+            }
+        }
+        let _ = socket2::SockRef::from(&self.stream).shutdown(std::net::Shutdown::Write);
+    }
 }
 
 impl AsyncRead for ClientIo {
@@ -58,8 +73,9 @@ impl AsyncRead for ClientIo {
     ) -> Poll<io::Result<()>> {
         let before = buf.filled().len();
         ready!(Pin::new(&mut self.stream).poll_read(cx, buf))?;
-        if buf.filled().len() > before && !self.reading.load(Ordering::Relaxed) {
-            self.reading.store(true, Ordering::Relaxed);
+        let reading = &self.state.reading;
+        if buf.filled().len() > before && !reading.load(Ordering::Relaxed) {
+            reading.store(true, Ordering::Relaxed);
         }
         Poll::Ready(Ok(()))
     }
@@ -67,8 +83,9 @@ impl AsyncRead for ClientIo {
 
 impl ClientIo {
     fn wrote<T>(&self, result: Poll<io::Result<T>>) -> Poll<io::Result<T>> {
-        if matches!(result, Poll::Ready(Ok(_))) && self.reading.load(Ordering::Relaxed) {
-            self.reading.store(false, Ordering::Relaxed);
+        let reading = &self.state.reading;
+        if matches!(result, Poll::Ready(Ok(_))) && reading.load(Ordering::Relaxed) {
+            reading.store(false, Ordering::Relaxed);
         }
         result
     }
@@ -109,28 +126,13 @@ impl AsyncWrite for ClientIo {
 impl LastWord {
     /// True when the client had started a request head that never completed.
     pub fn mid_request(&self) -> bool {
-        self.reading.load(Ordering::Relaxed)
+        self.0.reading.load(Ordering::Relaxed)
     }
 
-    /// Writes `resp` (HTTP/1.1, `Connection: close`) and closes, within a short bound. Runs
-    /// after hyper dropped its side, so this descriptor is the socket's only user.
-    pub async fn send(self, resp: Response<Bytes>) {
-        let Some(socket) = self.socket else { return };
-        let bytes = serialize(resp);
-        let write = async {
-            let stream = TcpStream::from_std(socket)?;
-            let mut rest = &bytes[..];
-            while !rest.is_empty() {
-                stream.writable().await?;
-                match stream.try_write(rest) {
-                    Ok(n) => rest = &rest[n..],
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-                    Err(e) => return Err(e),
-                }
-            }
-            socket2::SockRef::from(&stream).shutdown(std::net::Shutdown::Write)
-        };
-        let _ = tokio::time::timeout(LAST_WORD_TIMEOUT, write).await;
+    /// Leaves `resp` (HTTP/1.1, `Connection: close`) to be written when hyper drops the
+    /// connection, which happens right after it reported the failure.
+    pub fn send(self, resp: Response<Bytes>) {
+        let _ = self.0.last.set(serialize(resp));
     }
 }
 

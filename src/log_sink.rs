@@ -7,10 +7,10 @@
 //! channel is full, lines are dropped and counted, and the count is reported.
 
 use std::io::Write;
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
-use std::time::SystemTime;
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, SystemTime};
 
 use crate::logging::LogFormat;
 
@@ -19,24 +19,46 @@ const QUEUE: usize = 16 * 1024;
 
 struct Sink {
     tx: SyncSender<Vec<u8>>,
+    /// Taken by the writer thread, and by [`flush`] at exit; never by a request.
+    rx: Mutex<Receiver<Vec<u8>>>,
     format: LogFormat,
 }
+
+/// How often the writer thread drains the queue. It sleeps instead of blocking on the
+/// channel, so a request queuing a line never has to wake a thread (a futex call and a
+/// context switch per request on a busy core).
+const DRAIN_EVERY: Duration = Duration::from_millis(20);
 
 static SINK: OnceLock<Sink> = OnceLock::new();
 static DROPPED: AtomicU64 = AtomicU64::new(0);
 
 /// Starts the writer thread; later calls keep the first format.
 pub fn init(format: LogFormat) {
+    let mut started = false;
     SINK.get_or_init(|| {
+        started = true;
         let (tx, rx) = mpsc::sync_channel(QUEUE);
+        Sink {
+            tx,
+            rx: Mutex::new(rx),
+            format,
+        }
+    });
+    if started {
         let spawned = std::thread::Builder::new()
             .name("errgate-log".into())
-            .spawn(move || write_loop(rx));
+            .spawn(write_loop);
         if let Err(err) = spawned {
             eprintln!("errgate: access log writer did not start: {err}");
         }
-        Sink { tx, format }
-    });
+    }
+}
+
+/// Writes every queued line now (at exit, so the last requests' lines are not lost).
+pub fn flush() {
+    if let Some(sink) = SINK.get() {
+        drain(sink);
+    }
 }
 
 /// The format lines should be built in, or `None` when no sink was started (library use,
@@ -53,12 +75,18 @@ pub fn send(line: Vec<u8>) {
     }
 }
 
-fn write_loop(rx: Receiver<Vec<u8>>) {
-    let stdout = std::io::stdout();
-    let mut batch: Vec<u8> = Vec::with_capacity(64 * 1024);
-    while let Ok(line) = rx.recv() {
-        batch.extend_from_slice(&line);
-        // Take whatever else is already queued, then write it in one go.
+fn write_loop() {
+    let Some(sink) = SINK.get() else { return };
+    loop {
+        drain(sink);
+        std::thread::sleep(DRAIN_EVERY);
+    }
+}
+
+fn drain(sink: &Sink) {
+    let Ok(rx) = sink.rx.lock() else { return };
+    let mut batch: Vec<u8> = Vec::new();
+    loop {
         while batch.len() < 256 * 1024 {
             match rx.try_recv() {
                 Ok(line) => batch.extend_from_slice(&line),
@@ -72,7 +100,10 @@ fn write_loop(rx: Receiver<Vec<u8>>) {
             );
             batch.extend_from_slice(note.as_bytes());
         }
-        let mut out = stdout.lock();
+        if batch.is_empty() {
+            return;
+        }
+        let mut out = std::io::stdout().lock();
         let _ = out.write_all(&batch).and_then(|()| out.flush());
         batch.clear();
     }

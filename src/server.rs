@@ -4,6 +4,7 @@
 use std::convert::Infallible;
 use std::future::Future;
 use std::io;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -11,7 +12,7 @@ use http::header::HeaderValue;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::server::graceful::GracefulConnection;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
@@ -50,8 +51,9 @@ pub async fn run(
     // Bound at start: a reload cannot change these (it warns instead).
     let cfg = shared.load().config.listener.clone();
     let builder = http_builder(&cfg);
-    let graceful = GracefulShutdown::new();
     let slots = Arc::new(Semaphore::new(cfg.max_connections));
+    // Cancelled when the drain asks connections to finish (after the close grace).
+    let finish = CancellationToken::new();
     // Cancelled when the drain times out, so no connection outlives `run`.
     let cut_off = CancellationToken::new();
     let listener = listeners.public;
@@ -110,23 +112,42 @@ pub async fn run(
         let conn = builder
             .serve_connection_with_upgrades(TokioIo::new(io), svc)
             .into_owned();
-        let watched = graceful.watch(conn);
-        let (cut_off, current) = (cut_off.clone(), shared.clone());
+        let tokens = (finish.clone(), cut_off.clone());
+        let current = shared.clone();
         tokio::spawn(async move {
-            tokio::select! {
-                result = watched => if let Err(err) = result {
-                    connection_failed(&current.load(), &*err, last_word).await;
-                },
-                () = cut_off.cancelled() => {}
+            tokio::pin!(conn);
+            // The connection stays alive (and with it the socket) until its failure has been
+            // looked at, so a last word can still be written when it is dropped.
+            if let Some(Err(err)) = serve(conn.as_mut(), tokens).await {
+                connection_failed(&current.load(), &*err, last_word);
             }
+            drop(conn);
             drop(permit);
         });
     }
     health.start_draining();
     drop(listener);
     let drain_timeout = shared.load().config.listener.drain_timeout;
-    drain(graceful, drain_timeout, &cut_off).await;
+    let open = || cfg.max_connections - slots.available_permits();
+    drain(open, drain_timeout, &finish, &cut_off).await;
     Ok(())
+}
+
+/// Runs a connection to its end: asked to finish by the first token (graceful: in-flight
+/// requests complete, HTTP/2 gets GOAWAY), cut by the second. `None` when cut.
+async fn serve<C: GracefulConnection>(
+    mut conn: Pin<&mut C>,
+    (finish, cut_off): (CancellationToken, CancellationToken),
+) -> Option<Result<(), C::Error>> {
+    tokio::select! {
+        result = conn.as_mut() => return Some(result),
+        () = finish.cancelled() => conn.as_mut().graceful_shutdown(),
+        () = cut_off.cancelled() => return None,
+    }
+    tokio::select! {
+        result = conn.as_mut() => Some(result),
+        () = cut_off.cancelled() => None,
+    }
 }
 
 /// Lets in-flight requests finish within `drain_timeout`, then cuts what is left.
@@ -135,26 +156,43 @@ pub async fn run(
 /// the next request fails that request. For a short grace period every response says
 /// `Connection: close` instead (see `run`), so busy connections end cleanly after their next
 /// exchange; then the rest are shut down (idle HTTP/1 closed, HTTP/2 sent GOAWAY).
-async fn drain(graceful: GracefulShutdown, drain_timeout: Duration, cut_off: &CancellationToken) {
+async fn drain(
+    open: impl Fn() -> usize,
+    drain_timeout: Duration,
+    finish: &CancellationToken,
+    cut_off: &CancellationToken,
+) {
     tracing::info!(?drain_timeout, "stopped accepting; draining");
-    let deadline = tokio::time::Instant::now() + drain_timeout;
-    let grace_end = tokio::time::Instant::now() + CLOSE_GRACE.min(drain_timeout / 2);
-    while graceful.count() > 0 && tokio::time::Instant::now() < grace_end {
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    tokio::select! {
-        () = graceful.shutdown() => tracing::info!("drained"),
-        () = tokio::time::sleep_until(deadline) => {
-            tracing::warn!("drain timeout passed; closing remaining connections");
-            cut_off.cancel();
+    let now = tokio::time::Instant::now();
+    let (deadline, grace_end) = (
+        now + drain_timeout,
+        now + CLOSE_GRACE.min(drain_timeout / 2),
+    );
+    let wait_until = |until: tokio::time::Instant| {
+        let open = &open;
+        async move {
+            while open() > 0 && tokio::time::Instant::now() < until {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
         }
+    };
+    wait_until(grace_end).await;
+    finish.cancel();
+    wait_until(deadline).await;
+    if open() == 0 {
+        tracing::info!("drained");
+    } else {
+        tracing::warn!("drain timeout passed; closing remaining connections");
+        cut_off.cancel();
+        // Let the cut connections' tasks run their drops before `run` returns.
+        wait_until(tokio::time::Instant::now() + Duration::from_millis(100)).await;
     }
 }
 
 type Builder = auto::Builder<TokioExecutor>;
 
 /// A connection that hyper gave up on: a client that stalled mid-head gets its 408 envelope.
-async fn connection_failed(
+fn connection_failed(
     gw: &Gateway,
     err: &(dyn std::error::Error + Send + Sync + 'static),
     last_word: LastWord,
@@ -165,7 +203,7 @@ async fn connection_failed(
         let mut resp = OwnFailure::RequestHeadTimeout.response(&gw.catalog, lang, lang, false);
         resp.headers_mut()
             .insert(&headers::X_REQUEST_ID, headers::new_request_id());
-        last_word.send(resp).await;
+        last_word.send(resp);
         return;
     }
     tracing::debug!(error = %err, "client connection ended with an error");

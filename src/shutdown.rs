@@ -23,6 +23,7 @@ pub async fn signal() {
             _ = tokio::signal::ctrl_c() => {}
         }
         tracing::warn!("second shutdown signal; exiting now");
+        crate::log_sink::flush();
         std::process::exit(EXIT_FORCED);
     });
 }
