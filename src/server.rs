@@ -115,13 +115,14 @@ pub async fn run(
         let tokens = (finish.clone(), cut_off.clone());
         let current = shared.clone();
         tokio::spawn(async move {
-            tokio::pin!(conn);
-            // The connection stays alive (and with it the socket) until its failure has been
-            // looked at, so a last word can still be written when it is dropped.
-            if let Some(Err(err)) = serve(conn.as_mut(), tokens).await {
-                connection_failed(&current.load(), &*err, last_word);
-            }
-            drop(conn);
+            {
+                tokio::pin!(conn);
+                // The connection stays alive (and with it the socket) until its failure has
+                // been looked at, so a last word can still be written when it is dropped.
+                if let Some(Err(err)) = serve(conn.as_mut(), tokens).await {
+                    connection_failed(&current.load(), &*err, last_word);
+                }
+            } // dropped here: the socket closes
             drop(permit);
         });
     }
