@@ -126,6 +126,17 @@ async fn run_script(
     (result.map_err(|e| e.code().to_string()), script, trace)
 }
 
+/// An idempotent request's plan on `client`.
+fn plan<'a>(client: &'a UpstreamClient, retry: &'a Retry, deadline: Instant) -> Plan<'a> {
+    Plan {
+        retry,
+        endpoints: &client.endpoints,
+        budget: &client.budget,
+        deadline,
+        idempotent: true,
+    }
+}
+
 const LONG: Duration = Duration::from_secs(25);
 
 #[tokio::test(start_paused = true)]
@@ -186,13 +197,7 @@ async fn the_deadline_wins_over_remaining_attempts() {
     let mut script = Script::new(&steps);
     let mut trace = Trace::default();
     let deadline = Instant::now() + Duration::from_secs(10);
-    let plan = Plan {
-        retry: &retry,
-        endpoints: &client.endpoints,
-        budget: &client.budget,
-        deadline,
-        idempotent: true,
-    };
+    let plan = plan(&client, &retry, deadline);
     struct Timed<'a>(&'a mut Script, Instant);
     impl Attempter for Timed<'_> {
         type Response = u16;
@@ -276,13 +281,7 @@ async fn an_unreplayable_body_is_refused() {
     let mut script = Script::new(&[Step::Fail(Failure::Reset)]);
     script.replayable = false;
     let mut trace = Trace::default();
-    let plan = Plan {
-        retry: &retry,
-        endpoints: &client.endpoints,
-        budget: &client.budget,
-        deadline: Instant::now() + LONG,
-        idempotent: true,
-    };
+    let plan = plan(&client, &retry, Instant::now() + LONG);
     let result = run(&mut script, plan, &mut trace).await;
     assert!(result.is_err());
     assert_eq!(script.seen.len(), 1);
@@ -301,13 +300,7 @@ async fn the_budget_refuses_retries_under_sustained_failure() {
         client.budget.record_request();
         let mut script = Script::new(&[Step::Status(503); 3]);
         let mut trace = Trace::default();
-        let plan = Plan {
-            retry: &retry,
-            endpoints: &client.endpoints,
-            budget: &client.budget,
-            deadline: Instant::now() + LONG,
-            idempotent: true,
-        };
+        let plan = plan(&client, &retry, Instant::now() + LONG);
         let _ = run(&mut script, plan, &mut trace).await;
         sent += script.seen.len();
         refused += usize::from(trace.refused == Some(Refusal::Budget));
@@ -323,13 +316,7 @@ async fn all_endpoints_ejected_is_503_unavailable() {
     client.endpoints.record_failure(0);
     client.endpoints.record_failure(1);
     let mut script = Script::new(&[]);
-    let plan = Plan {
-        retry: &retry,
-        endpoints: &client.endpoints,
-        budget: &client.budget,
-        deadline: Instant::now() + LONG,
-        idempotent: true,
-    };
+    let plan = plan(&client, &retry, Instant::now() + LONG);
     let result = run(&mut script, plan, &mut Trace::default()).await;
     let err = result.unwrap_err();
     assert_eq!(
@@ -344,13 +331,7 @@ async fn a_failure_that_ejects_the_last_endpoint_is_returned_at_once() {
     let (client, retry) = upstream("eject_after = 1", "attempts = 3");
     client.endpoints.record_failure(1);
     let mut script = Script::new(&[Step::StatusRetryAfter(503, 2)]);
-    let plan = Plan {
-        retry: &retry,
-        endpoints: &client.endpoints,
-        budget: &client.budget,
-        deadline: Instant::now() + LONG,
-        idempotent: true,
-    };
+    let plan = plan(&client, &retry, Instant::now() + LONG);
     let mut trace = Trace::default();
     let result = run(&mut script, plan, &mut trace).await;
     // The upstream's own 503, not UPSTREAM_UNAVAILABLE, and without waiting its Retry-After.
