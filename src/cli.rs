@@ -225,9 +225,13 @@ pub fn with_runtime(
     worker_threads: Option<usize>,
     fut: impl std::future::Future<Output = ExitCode>,
 ) -> ExitCode {
-    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    let mut builder = if worker_threads == Some(1) {
+        tokio::runtime::Builder::new_current_thread()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+    };
     builder.enable_all();
-    if let Some(n) = worker_threads {
+    if let Some(n) = worker_threads.filter(|&n| n > 1) {
         builder.worker_threads(n);
     }
     match builder.build() {
