@@ -11,12 +11,13 @@ use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
 use bytes::Bytes;
-use hyper::body::{Body, Frame, Incoming, SizeHint};
+use hyper::body::{Body, Frame, SizeHint};
 use pin_project_lite::pin_project;
 use tokio::time::{Instant, Sleep};
 
 use crate::access_log::AccessLog;
 use crate::balance::Hold;
+use crate::upstream_body::UpstreamBody;
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -42,7 +43,7 @@ pin_project! {
     enum Kind {
         Upstream {
             #[pin]
-            inner: Incoming,
+            inner: UpstreamBody,
             idle: Duration,
             // Armed only when the upstream makes us wait, so a body that is already
             // buffered (the common small response) never touches the timer wheel.
@@ -65,7 +66,7 @@ pin_project! {
 
 impl ResponseBody {
     /// Streams the upstream's body; fails if it stalls for longer than `idle`.
-    pub fn upstream(inner: Incoming, idle: Duration) -> Self {
+    pub fn upstream(inner: UpstreamBody, idle: Duration) -> Self {
         let kind = Kind::Upstream {
             inner,
             idle,
@@ -125,7 +126,7 @@ fn poll_upstream(
             *progressed = true;
             Poll::Ready(Some(Ok(frame)))
         }
-        Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Err(Box::new(e)))),
+        Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Err(e))),
         Poll::Ready(None) => Poll::Ready(None),
         Poll::Pending => {
             let deadline = Instant::now() + *idle;

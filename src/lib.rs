@@ -63,6 +63,9 @@ pub mod envelope;
 pub mod error;
 pub mod explain;
 pub mod gateway;
+pub mod h1_body;
+pub mod h1_pool;
+pub mod h1_wire;
 pub mod headers;
 pub mod labels;
 pub mod leak;
@@ -83,6 +86,7 @@ pub mod server;
 pub mod shutdown;
 pub mod upgrade;
 pub mod upstream;
+pub mod upstream_body;
 pub mod upstream_conn;
 
 pub use server::{Listeners, run};

@@ -6,10 +6,10 @@ use bytes::{Bytes, BytesMut};
 use http::Response;
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http_body_util::BodyExt;
-use hyper::body::Incoming;
 use tokio::time::Instant;
 
 use crate::body::ResponseBody;
+use crate::upstream_body::UpstreamBody;
 use crate::decide::{self, Decision, Inspected};
 use crate::envelope::{self, EnvelopeOpts};
 use crate::gateway::{Gateway, RouteEntry};
@@ -48,7 +48,7 @@ pub struct Ctx<'a> {
 pub async fn rewrite(
     gw: &Gateway,
     entry: &RouteEntry,
-    resp: Response<Incoming>,
+    resp: Response<UpstreamBody>,
     ctx: Ctx<'_>,
 ) -> (Response<ResponseBody>, Decision) {
     let (mut parts, body) = resp.into_parts();
@@ -104,7 +104,7 @@ fn merge_headers(upstream: &mut HeaderMap, envelope: HeaderMap) {
 
 /// Reads at most `cap` bytes before `deadline`; `complete` is false if the body was longer,
 /// failed, or stalled.
-async fn read_capped(mut body: Incoming, cap: usize, deadline: Instant) -> (Bytes, bool) {
+async fn read_capped(mut body: UpstreamBody, cap: usize, deadline: Instant) -> (Bytes, bool) {
     let mut buf = BytesMut::new();
     let read = async {
         while let Some(frame) = body.frame().await {

@@ -24,6 +24,7 @@ use crate::retry;
 use crate::routing::normalize_path;
 use crate::send::{Template, UpstreamSend};
 use crate::upgrade;
+use crate::upstream_body::UpstreamBody;
 
 /// The client connection's address, and what is derived from it once per connection.
 #[derive(Debug, Clone)]
@@ -172,6 +173,7 @@ async fn forward(
         query: parts.uri.query(),
         path,
         original,
+        upgrade: is_upgrade,
     };
     let mut sender = UpstreamSend {
         entry,
@@ -204,7 +206,7 @@ async fn forward(
 async fn respond_upstream(
     gw: &Gateway,
     entry: &RouteEntry,
-    resp: Response<Incoming>,
+    resp: Response<UpstreamBody>,
     client: &Client<'_>,
     client_upgrade: Option<hyper::upgrade::OnUpgrade>,
     deadline: Instant,

@@ -76,6 +76,18 @@ impl Source {
         }
     }
 
+    /// The whole body when it is held in memory without trailers: errgate's own HTTP/1.1
+    /// client sends it as is.
+    pub fn plain_bytes(&self) -> Option<&Bytes> {
+        match self {
+            Source::Replay {
+                data,
+                trailers: None,
+            } => Some(data),
+            _ => None,
+        }
+    }
+
     /// Whether the body can be sent (again) for a new attempt after `connect_failed`.
     pub fn can_replay(&mut self, connect_failed: bool) -> bool {
         match self {

@@ -8,7 +8,8 @@ use std::future::Future;
 use http::header::{self, HeaderMap, HeaderValue};
 use http::uri::PathAndQuery;
 use http::{Method, Request, Response, Uri, Version};
-use hyper::body::Incoming;
+use bytes::Bytes;
+use std::sync::Arc;
 use tokio::time::Instant;
 
 use crate::attempts::{Attempter, Outcome};
@@ -20,7 +21,10 @@ use crate::metrics_handles::AttemptOutcome;
 use crate::request_body::{RequestBody, Source};
 use crate::retry::{self, Failure};
 use crate::routing::upstream_path;
+use crate::upstream_body::UpstreamBody;
 use crate::upstream_conn;
+use crate::h1_pool::{self, EndpointPool, SendError};
+use crate::h1_wire::RequestHead;
 
 /// The parts of the upstream request that are the same for every attempt.
 #[derive(Debug)]
@@ -35,10 +39,12 @@ pub struct Template<'r> {
     /// as is (a reference-count bump) unless the endpoint's base path or `strip_prefix`
     /// changes it.
     pub original: Option<PathAndQuery>,
+    /// A protocol upgrade (WebSocket): only hyper's client relays those.
+    pub upgrade: bool,
 }
 
 /// The upstream's response head, and the endpoint's outstanding count it still holds.
-pub type Answer = (Response<Incoming>, Option<Outstanding>);
+pub type Answer = (Response<UpstreamBody>, Option<Outstanding>);
 
 /// Sends the attempts of one request.
 pub struct UpstreamSend<'a, 'r> {
@@ -58,18 +64,14 @@ struct InvalidStatus(u16);
 #[error("the request body was already sent")]
 struct BodyGone;
 
-impl UpstreamSend<'_, '_> {
-    fn request(&mut self, endpoint: usize) -> Result<Request<RequestBody>, ProxyError> {
-        let client = &self.entry.client;
-        let body = self
-            .body
-            .next_body()
-            .ok_or_else(|| ProxyError::Reset(Box::new(BodyGone)))?;
+impl<'a> UpstreamSend<'a, '_> {
+    /// The request target (path and query) for `endpoint`.
+    fn target(&self, endpoint: usize) -> Result<PathAndQuery, ProxyError> {
         let t = &self.template;
-        let ep = client.endpoint(endpoint);
+        let ep = self.entry.client.endpoint(endpoint);
         let route = &self.entry.route;
-        let pq = match &t.original {
-            Some(pq) if ep.base_path.is_empty() && !route.strip_prefix => pq.clone(),
+        match &t.original {
+            Some(pq) if ep.base_path.is_empty() && !route.strip_prefix => Ok(pq.clone()),
             _ => {
                 let text = upstream_path(
                     &ep.base_path,
@@ -78,9 +80,30 @@ impl UpstreamSend<'_, '_> {
                     &t.path,
                     t.query,
                 );
-                PathAndQuery::try_from(text).map_err(|_| ProxyError::BadRequest("uri"))?
+                PathAndQuery::try_from(text).map_err(|_| ProxyError::BadRequest("uri"))
             }
-        };
+        }
+    }
+
+    /// errgate's own client takes the attempt when the endpoint is plain HTTP and the body
+    /// is in memory; otherwise hyper-util's does.
+    fn own_route(&self, endpoint: usize) -> Option<(&'a Arc<EndpointPool>, Bytes)> {
+        if self.template.upgrade {
+            return None;
+        }
+        let entry: &'a RouteEntry = self.entry;
+        let pool = entry.client.own_pool(endpoint)?;
+        Some((pool, self.body.plain_bytes()?.clone()))
+    }
+    fn request(&mut self, endpoint: usize) -> Result<Request<RequestBody>, ProxyError> {
+        let client = &self.entry.client;
+        let body = self
+            .body
+            .next_body()
+            .ok_or_else(|| ProxyError::Reset(Box::new(BodyGone)))?;
+        let t = &self.template;
+        let ep = client.endpoint(endpoint);
+        let pq = self.target(endpoint)?;
         let mut parts = http::uri::Parts::default();
         parts.scheme = Some(ep.scheme.clone());
         parts.authority = Some(ep.authority.clone());
@@ -111,24 +134,52 @@ impl Attempter for UpstreamSend<'_, '_> {
     type Response = Answer;
 
     fn send(&mut self, endpoint: usize) -> impl Future<Output = Outcome<Answer>> + Send {
-        let req = self.request(endpoint);
+        let attempt = match self.own_route(endpoint) {
+            Some((pool, body)) => self
+                .target(endpoint)
+                .map(|target| Attempt::Own { pool, body, target }),
+            None => self.request(endpoint).map(Attempt::Hyper),
+        };
         let entry = self.entry;
         let client = &entry.client;
         let outstanding = client.endpoints.start(endpoint);
         let deadline = self.deadline;
         let try_deadline = deadline.min(Instant::now() + entry.route.try_timeout);
+        let template = &self.template;
+        let host = host_override(entry, endpoint);
         async move {
-            let req = match req {
-                Ok(req) => req,
+            let attempt = match attempt {
+                Ok(attempt) => attempt,
                 Err(error) => {
                     let failure = Failure::Client;
                     return Outcome::Failed { error, failure };
                 }
             };
             let started = Instant::now();
-            let outcome = match tokio::time::timeout_at(try_deadline, client.send(req)).await {
-                Ok(Ok(resp)) => answered(resp, outstanding),
-                Ok(Err(err)) => failed(err),
+            let exchange = async {
+                match attempt {
+                    Attempt::Own { pool, body, target } => {
+                        let head = RequestHead {
+                            method: &template.method,
+                            target: target.as_str(),
+                            headers: &template.headers,
+                            host: host.as_ref(),
+                            authority: &pool.authority,
+                            body_len: body.len(),
+                        };
+                        match h1_pool::send(pool, &head, &body).await {
+                            Ok(resp) => answered(resp.map(UpstreamBody::Own), outstanding),
+                            Err(err) => failed_own(err),
+                        }
+                    }
+                    Attempt::Hyper(req) => match client.send(req).await {
+                        Ok(resp) => answered(resp.map(UpstreamBody::Hyper), outstanding),
+                        Err(err) => failed(err),
+                    },
+                }
+            };
+            let outcome = match tokio::time::timeout_at(try_deadline, exchange).await {
+                Ok(outcome) => outcome,
                 Err(_) if try_deadline >= deadline => Outcome::Failed {
                     error: ProxyError::Deadline,
                     failure: Failure::Deadline,
@@ -150,7 +201,17 @@ impl Attempter for UpstreamSend<'_, '_> {
     }
 }
 
-fn answered(resp: Response<Incoming>, outstanding: Option<Outstanding>) -> Outcome<Answer> {
+/// One attempt, ready to go: on errgate's own client or hyper-util's.
+enum Attempt<'p> {
+    Own {
+        pool: &'p Arc<EndpointPool>,
+        body: Bytes,
+        target: PathAndQuery,
+    },
+    Hyper(Request<RequestBody>),
+}
+
+fn answered(resp: Response<UpstreamBody>, outstanding: Option<Outstanding>) -> Outcome<Answer> {
     let status = resp.status().as_u16();
     // http accepts 100..=999; HTTP itself ends at 599 (RFC 9110 §15).
     if status > 599 {
@@ -164,6 +225,20 @@ fn answered(resp: Response<Incoming>, outstanding: Option<Outstanding>) -> Outco
         response: (resp, outstanding),
         status,
         retry_after,
+    }
+}
+
+fn failed_own(err: SendError) -> Outcome<Answer> {
+    let failure = match &err.error {
+        ProxyError::Connect { .. } => Failure::ConnectFailure,
+        ProxyError::Reset(_) if err.reused => return Outcome::Stale(err.error),
+        ProxyError::Reset(_) => Failure::Reset,
+        ProxyError::Protocol(_) => Failure::Protocol,
+        _ => Failure::Client,
+    };
+    Outcome::Failed {
+        error: err.error,
+        failure,
     }
 }
 

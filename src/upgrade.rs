@@ -3,12 +3,12 @@
 
 use http::Response;
 use http::header::{self, HeaderMap, HeaderValue};
-use hyper::body::Incoming;
 use hyper::upgrade::OnUpgrade;
 use hyper_util::rt::TokioIo;
 
 use crate::body::ResponseBody;
 use crate::headers;
+use crate::upstream_body::UpstreamBody;
 
 /// Puts back the two headers an upgrade needs after hop-by-hop stripping removed them.
 pub fn restore_request_headers(h: &mut HeaderMap, upgrade: HeaderValue) {
@@ -17,7 +17,7 @@ pub fn restore_request_headers(h: &mut HeaderMap, upgrade: HeaderValue) {
 }
 
 /// Answers the client's upgrade with the upstream's `101` and splices the two connections.
-pub fn relay(mut resp: Response<Incoming>, client: OnUpgrade) -> Response<ResponseBody> {
+pub fn relay(mut resp: Response<UpstreamBody>, client: OnUpgrade) -> Response<ResponseBody> {
     let upstream = hyper::upgrade::on(&mut resp);
     let (mut parts, _) = resp.into_parts();
     let upgrade = parts.headers.get(header::UPGRADE).cloned();

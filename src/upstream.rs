@@ -3,6 +3,7 @@
 
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
 use http::{Request, Response};
 use hyper::body::Incoming;
@@ -17,6 +18,7 @@ use rustls::pki_types::pem::PemObject;
 use crate::balance::Endpoints;
 use crate::budget::RetryBudget;
 use crate::config::{Endpoint, Upstream};
+use crate::h1_pool::{self, EndpointPool};
 use crate::metrics::Metrics;
 use crate::metrics_handles::UpstreamMetrics;
 use crate::request_body::RequestBody;
@@ -42,6 +44,10 @@ pub enum ClientError {
     },
 }
 
+/// How often idle connections of errgate's own pool are checked for expiry.
+const SWEEP_MIN: Duration = Duration::from_millis(50);
+const SWEEP_MAX: Duration = Duration::from_secs(1);
+
 type Connector = TrackingConnector<HttpsConnector<HttpConnector>>;
 
 /// One upstream's pool and endpoint rotation, shared by every route that uses it.
@@ -55,6 +61,8 @@ pub struct UpstreamClient {
     pub budget: RetryBudget,
     pub metrics: UpstreamMetrics,
     client: Client<Connector, RequestBody>,
+    /// errgate's own HTTP/1.1 pool per endpoint (`None` for `https` endpoints).
+    own: Vec<Option<Arc<EndpointPool>>>,
 }
 
 impl std::fmt::Debug for UpstreamClient {
@@ -82,7 +90,16 @@ impl UpstreamClient {
             .map(|e| Arc::from(format!("{}://{}", e.scheme, e.authority)))
             .collect();
         let name: Arc<str> = Arc::from(config.name.as_str());
+        let own: Vec<Option<Arc<EndpointPool>>> = config
+            .endpoints
+            .iter()
+            .map(|e| EndpointPool::for_endpoint(e, &config))
+            .collect();
+        let swept: Vec<Arc<EndpointPool>> = own.iter().flatten().cloned().collect();
+        let period = (config.pool_idle_timeout / 2).clamp(SWEEP_MIN, SWEEP_MAX);
+        h1_pool::spawn_sweeper(&swept, period);
         Ok(UpstreamClient {
+            own,
             metrics: UpstreamMetrics::new(metrics, &name, &endpoint_labels),
             name,
             endpoint_labels,
@@ -95,6 +112,11 @@ impl UpstreamClient {
 
     pub fn endpoint(&self, index: usize) -> &Endpoint {
         &self.config.endpoints[index % self.config.endpoints.len()]
+    }
+
+    /// errgate's own HTTP/1.1 pool for the endpoint, if it serves it.
+    pub fn own_pool(&self, index: usize) -> Option<&Arc<EndpointPool>> {
+        self.own.get(index % self.own.len().max(1))?.as_ref()
     }
 
     pub async fn send(

@@ -1,0 +1,244 @@
+//! A response body read straight off a pooled upstream connection, in the task that sends it
+//! to the client (no connection task, no channel). Content-Length, chunked and until-close
+//! framing; the connection goes back to its pool the moment the body is complete, and is
+//! closed if the body is dropped early or the upstream sent more than it announced.
+
+use std::io;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll, ready};
+
+use bytes::Buf;
+use bytes::Bytes;
+use hyper::body::{Body, Frame, SizeHint};
+
+use crate::body::BoxError;
+use crate::h1_pool::{Conn, EndpointPool};
+use crate::h1_wire::{self, Framing};
+
+/// A chunk-size line or a trailer section longer than this is refused.
+const MAX_LINE: usize = 4096;
+const MAX_TRAILERS: usize = 16 * 1024;
+
+/// Where the decoder is in the body.
+#[derive(Debug, Clone, Copy)]
+enum State {
+    Length(u64),
+    UntilClose,
+    ChunkSize,
+    ChunkData(u64),
+    ChunkEnd,
+    Trailers,
+    Done,
+}
+
+/// The upstream's body broke mid-way (cut short, bad chunking, read error).
+#[derive(Debug, thiserror::Error)]
+pub enum BodyError {
+    #[error("upstream closed the connection before the body was complete")]
+    Incomplete,
+    #[error("invalid chunked encoding from the upstream")]
+    BadChunk,
+    #[error("reading the upstream body failed")]
+    Io(#[from] io::Error),
+    #[error("invalid trailers from the upstream")]
+    Trailers(#[from] h1_wire::WireError),
+}
+
+/// The body of one response, owning its connection until the end.
+#[derive(Debug)]
+pub struct H1Body {
+    conn: Option<Conn>,
+    state: State,
+    keep_alive: bool,
+    pool: Arc<EndpointPool>,
+    /// A failure held back for one scheduler turn, so that what was already passed on (the
+    /// response head, earlier data) is flushed to the client before the abort.
+    failed: Option<BodyError>,
+}
+
+impl H1Body {
+    pub fn new(conn: Conn, framing: Framing, keep_alive: bool, pool: Arc<EndpointPool>) -> Self {
+        let (state, keep_alive) = match framing {
+            Framing::Empty => (State::Done, keep_alive),
+            Framing::Length(n) => (State::Length(n), keep_alive),
+            Framing::Chunked => (State::ChunkSize, keep_alive),
+            Framing::UntilClose => (State::UntilClose, false),
+        };
+        let mut body = H1Body {
+            conn: Some(conn),
+            state,
+            keep_alive,
+            pool,
+            failed: None,
+        };
+        if matches!(body.state, State::Done) {
+            body.finish();
+        }
+        body
+    }
+
+    /// The body is complete: the connection goes back to the pool if it is clean.
+    fn finish(&mut self) {
+        self.state = State::Done;
+        if let Some(conn) = self.conn.take()
+            && self.keep_alive
+            && conn.buf.is_empty()
+        {
+            self.pool.put(conn);
+        }
+    }
+
+    fn step(&mut self, cx: &mut Context<'_>) -> Poll<Result<Step, BodyError>> {
+        let Some(conn) = self.conn.as_mut() else {
+            return Poll::Ready(Ok(Step::End));
+        };
+        match self.state {
+            State::Done => Poll::Ready(Ok(Step::End)),
+            State::Length(n) | State::ChunkData(n) => {
+                if conn.buf.is_empty() && ready!(conn.poll_fill(cx, n))? == 0 {
+                    return Poll::Ready(Err(BodyError::Incomplete));
+                }
+                let take = n.min(conn.buf.len() as u64);
+                let data = conn.buf.split_to(take as usize).freeze();
+                self.state = match self.state {
+                    State::Length(_) if n == take => {
+                        self.finish();
+                        State::Done
+                    }
+                    State::Length(_) => State::Length(n - take),
+                    _ if n == take => State::ChunkEnd,
+                    _ => State::ChunkData(n - take),
+                };
+                Poll::Ready(Ok(Step::Frame(Frame::data(data))))
+            }
+            State::UntilClose => {
+                if conn.buf.is_empty() && ready!(conn.poll_fill(cx, 0))? == 0 {
+                    self.finish();
+                    return Poll::Ready(Ok(Step::End));
+                }
+                let data = conn.buf.split().freeze();
+                Poll::Ready(Ok(Step::Frame(Frame::data(data))))
+            }
+            State::ChunkSize | State::ChunkEnd | State::Trailers => self.chunk_framing(cx),
+        }
+    }
+
+    /// The parts of chunked encoding that are not data: size lines, CRLFs, trailers.
+    fn chunk_framing(&mut self, cx: &mut Context<'_>) -> Poll<Result<Step, BodyError>> {
+        let Some(conn) = self.conn.as_mut() else {
+            return Poll::Ready(Ok(Step::End));
+        };
+        let (found, limit) = match self.state {
+            State::ChunkSize => (find(&conn.buf, b"\r\n"), MAX_LINE),
+            State::ChunkEnd => ((conn.buf.len() >= 2).then_some(0), 2),
+            _ if conn.buf.starts_with(b"\r\n") => (Some(0), 2),
+            _ => (find(&conn.buf, b"\r\n\r\n").map(|at| at + 2), MAX_TRAILERS),
+        };
+        let Some(at) = found else {
+            if conn.buf.len() >= limit {
+                return Poll::Ready(Err(BodyError::BadChunk));
+            }
+            if ready!(conn.poll_fill(cx, 0))? == 0 {
+                return Poll::Ready(Err(BodyError::Incomplete));
+            }
+            return Poll::Ready(Ok(Step::Continue));
+        };
+        match self.state {
+            State::ChunkSize => {
+                let size = chunk_size(&conn.buf[..at]).ok_or(BodyError::BadChunk)?;
+                conn.buf.advance(at + 2);
+                self.state = if size == 0 {
+                    State::Trailers
+                } else {
+                    State::ChunkData(size)
+                };
+            }
+            State::ChunkEnd => {
+                if !conn.buf.starts_with(b"\r\n") {
+                    return Poll::Ready(Err(BodyError::BadChunk));
+                }
+                conn.buf.advance(2);
+                self.state = State::ChunkSize;
+            }
+            _ => {
+                let block = conn.buf.split_to(at + 2).freeze();
+                self.finish();
+                if block.len() > 2 {
+                    let trailers = h1_wire::parse_trailers(&block)?;
+                    return Poll::Ready(Ok(Step::Frame(Frame::trailers(trailers))));
+                }
+                return Poll::Ready(Ok(Step::End));
+            }
+        }
+        Poll::Ready(Ok(Step::Continue))
+    }
+}
+
+/// One move of the decoder.
+enum Step {
+    Frame(Frame<Bytes>),
+    /// Framing was consumed; decode on.
+    Continue,
+    End,
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+/// The hex size of a chunk-size line (`1a;ext=1`); `None` if it is not one.
+fn chunk_size(line: &[u8]) -> Option<u64> {
+    let end = line
+        .iter()
+        .position(|&b| b == b';' || b == b' ' || b == b'\t')
+        .unwrap_or(line.len());
+    let digits = &line[..end];
+    if digits.is_empty() || digits.len() > 15 {
+        return None;
+    }
+    digits.iter().try_fold(0u64, |n, &d| {
+        let v = (d as char).to_digit(16)?;
+        Some(n * 16 + u64::from(v))
+    })
+}
+
+impl Body for H1Body {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        if let Some(err) = self.failed.take() {
+            return Poll::Ready(Some(Err(Box::new(err))));
+        }
+        loop {
+            match ready!(self.step(cx)) {
+                Ok(Step::Frame(frame)) => return Poll::Ready(Some(Ok(frame))),
+                Ok(Step::Continue) => {}
+                Ok(Step::End) => return Poll::Ready(None),
+                Err(err) => {
+                    self.conn = None;
+                    self.state = State::Done;
+                    self.failed = Some(err);
+                    cx.waker().wake_by_ref();
+                    return Poll::Pending;
+                }
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        matches!(self.state, State::Done) && self.failed.is_none()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match self.state {
+            State::Done => SizeHint::with_exact(0),
+            State::Length(n) => SizeHint::with_exact(n),
+            _ => SizeHint::default(),
+        }
+    }
+}

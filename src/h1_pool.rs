@@ -1,0 +1,321 @@
+//! errgate's own HTTP/1.1 client for plain `http://` endpoints: a pool of idle connections per
+//! endpoint and one exchange written and read in the calling task.
+//!
+//! hyper-util's client runs every connection in a task of its own and hands requests and
+//! bodies across channels, behind a pool that boxes futures per request; for a proxy that
+//! forwards small responses that was most of the CPU per request. Here the request task
+//! writes the head, parses the response head, and the client's body reads the upstream's body
+//! straight off the socket ([`crate::h1_body`]). TLS endpoints, streamed request bodies and
+//! protocol upgrades still go through hyper-util.
+//!
+//! The idle list is a `Vec` behind a mutex that is held for one push or pop (never across an
+//! await, never contended on one worker thread). A connection the upstream closed while idle
+//! is noticed without a syscall: tokio already knows the socket turned readable.
+
+use std::io;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, Weak};
+use std::task::{Context, Poll, Waker};
+use std::time::Duration;
+
+use bytes::BytesMut;
+use http::Response;
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpStream;
+use tokio::time::Instant;
+
+use crate::config::{Endpoint, Upstream};
+use crate::error::{ConnectKind, ProxyError};
+use crate::h1_body::H1Body;
+use crate::h1_wire::{self, RequestHead, WireError};
+
+/// Read buffer reserved per read of a response.
+const READ_CHUNK: usize = 16 * 1024;
+/// Bodies up to this size are copied behind the head and written with it in one syscall.
+const COALESCE_BODY: usize = 16 * 1024;
+
+/// One upstream connection and its buffers.
+#[derive(Debug)]
+pub struct Conn {
+    stream: TcpStream,
+    /// Bytes read but not consumed yet.
+    pub buf: BytesMut,
+    /// The request being written (kept for its capacity).
+    out: Vec<u8>,
+}
+
+impl Conn {
+    /// Reads more into `buf`; `Ok(0)` is end of stream. `want` sizes the read (0: default).
+    pub fn poll_fill(&mut self, cx: &mut Context<'_>, want: u64) -> Poll<io::Result<usize>> {
+        if self.buf.capacity() - self.buf.len() < 1024 {
+            let want = usize::try_from(want).unwrap_or(usize::MAX);
+            self.buf.reserve(want.clamp(READ_CHUNK, 4 * READ_CHUNK));
+        }
+        tokio_util::io::poll_read_buf(Pin::new(&mut self.stream), cx, &mut self.buf)
+    }
+
+    /// Whether the upstream closed (or wrote to) this connection while it was idle.
+    fn went_bad(&mut self) -> bool {
+        let mut cx = Context::from_waker(Waker::noop());
+        if self.stream.poll_read_ready(&mut cx).is_pending() {
+            return false;
+        }
+        let mut probe = [0u8; 1];
+        !matches!(self.stream.try_read(&mut probe), Err(e) if e.kind() == io::ErrorKind::WouldBlock)
+    }
+}
+
+#[derive(Debug)]
+struct Idle {
+    conn: Conn,
+    since: Instant,
+}
+
+/// Where an endpoint is: an address, or a name resolved on each new connection.
+#[derive(Debug)]
+enum Target {
+    Addr(std::net::SocketAddr),
+    Name(String),
+}
+
+/// The idle connections of one endpoint.
+#[derive(Debug)]
+pub struct EndpointPool {
+    target: Target,
+    pub authority: String,
+    idle: Mutex<Vec<Idle>>,
+    max_idle: usize,
+    idle_timeout: Duration,
+    connect_timeout: Duration,
+}
+
+/// An exchange that failed before a response head, and whether its connection had served
+/// before (the stale keep-alive race, see [`crate::upstream_conn`]).
+#[derive(Debug)]
+pub struct SendError {
+    pub error: ProxyError,
+    pub reused: bool,
+}
+
+/// The upstream closed before a complete response head.
+#[derive(Debug, thiserror::Error)]
+#[error("the upstream closed the connection before a complete response head")]
+struct ClosedEarly;
+
+impl EndpointPool {
+    /// A pool for `endpoint` if errgate's own client serves it (plain `http`).
+    pub fn for_endpoint(endpoint: &Endpoint, config: &Upstream) -> Option<Arc<Self>> {
+        if endpoint.scheme != http::uri::Scheme::HTTP {
+            return None;
+        }
+        let authority = endpoint.authority.as_str();
+        let with_port = match endpoint.authority.port_u16() {
+            Some(_) => authority.to_string(),
+            None => format!("{authority}:80"),
+        };
+        let target = match with_port.parse() {
+            Ok(addr) => Target::Addr(addr),
+            Err(_) => Target::Name(with_port),
+        };
+        Some(Arc::new(EndpointPool {
+            target,
+            authority: authority.to_string(),
+            idle: Mutex::new(Vec::new()),
+            max_idle: config.pool_max_idle_per_host,
+            idle_timeout: config.pool_idle_timeout,
+            connect_timeout: config.connect_timeout,
+        }))
+    }
+
+    fn take_idle(&self) -> Option<Conn> {
+        loop {
+            let idle = self.idle.lock().ok()?.pop()?;
+            let mut conn = idle.conn;
+            if idle.since.elapsed() < self.idle_timeout && !conn.went_bad() {
+                return Some(conn);
+            }
+        }
+    }
+
+    /// Returns a connection whose exchange ended cleanly.
+    pub fn put(&self, conn: Conn) {
+        if self.max_idle == 0 {
+            return;
+        }
+        if let Ok(mut idle) = self.idle.lock()
+            && idle.len() < self.max_idle
+        {
+            let since = Instant::now();
+            idle.push(Idle { conn, since });
+        }
+    }
+
+    /// Closes connections idle for longer than the idle timeout or closed by the upstream.
+    fn sweep(&self) {
+        let Ok(mut idle) = self.idle.lock() else {
+            return;
+        };
+        let timeout = self.idle_timeout;
+        idle.retain_mut(|i| i.since.elapsed() < timeout && !i.conn.went_bad());
+    }
+
+    async fn connect(&self) -> Result<Conn, ProxyError> {
+        let connecting = async {
+            match &self.target {
+                Target::Addr(addr) => TcpStream::connect(*addr).await,
+                Target::Name(name) => TcpStream::connect(name.as_str()).await,
+            }
+        };
+        let stream = match tokio::time::timeout(self.connect_timeout, connecting).await {
+            Ok(Ok(stream)) => stream,
+            Ok(Err(err)) => {
+                let kind = match err.kind() {
+                    io::ErrorKind::ConnectionRefused => ConnectKind::Refused,
+                    io::ErrorKind::TimedOut => ConnectKind::Timeout,
+                    _ => ConnectKind::Other,
+                };
+                return Err(ProxyError::Connect {
+                    kind,
+                    source: Box::new(err),
+                });
+            }
+            Err(elapsed) => {
+                return Err(ProxyError::Connect {
+                    kind: ConnectKind::Timeout,
+                    source: Box::new(elapsed),
+                });
+            }
+        };
+        // Small request heads must not wait for Nagle.
+        let _ = stream.set_nodelay(true);
+        Ok(Conn {
+            stream,
+            buf: BytesMut::new(),
+            out: Vec::new(),
+        })
+    }
+}
+
+/// Sends one request on a pooled (or new) connection of `pool` and reads the response head.
+pub async fn send(
+    pool: &Arc<EndpointPool>,
+    head: &RequestHead<'_>,
+    body: &[u8],
+) -> Result<Response<H1Body>, SendError> {
+    let (mut conn, reused) = match pool.take_idle() {
+        Some(conn) => (conn, true),
+        None => {
+            let conn = pool.connect().await.map_err(|error| SendError {
+                error,
+                reused: false,
+            })?;
+            (conn, false)
+        }
+    };
+    let fail = |error| SendError { error, reused };
+    write_request(&mut conn, head, body)
+        .await
+        .map_err(|e| fail(ProxyError::Reset(Box::new(e))))?;
+    let resp = read_head(&mut conn).await.map_err(|e| SendError {
+        reused: reused && e.before_any_byte,
+        error: e.error,
+    })?;
+    let framing = h1_wire::framing(head.method, &resp).map_err(|e| fail(protocol(e)))?;
+    let keep_alive = h1_wire::keep_alive(&resp);
+    let body = H1Body::new(conn, framing, keep_alive, pool.clone());
+    Ok(resp.map(|()| body))
+}
+
+async fn write_request(conn: &mut Conn, head: &RequestHead<'_>, body: &[u8]) -> io::Result<()> {
+    conn.out.clear();
+    h1_wire::encode_request(&mut conn.out, head);
+    if body.len() <= COALESCE_BODY {
+        conn.out.extend_from_slice(body);
+        return conn.stream.write_all(&conn.out).await;
+    }
+    conn.stream.write_all(&conn.out).await?;
+    conn.stream.write_all(body).await
+}
+
+struct HeadError {
+    error: ProxyError,
+    before_any_byte: bool,
+}
+
+fn protocol(e: WireError) -> ProxyError {
+    ProxyError::Protocol(Box::new(e))
+}
+
+/// Reads until a final (non-1xx) response head; `101` is refused (upgrades use hyper).
+async fn read_head(conn: &mut Conn) -> Result<Response<()>, HeadError> {
+    let mut any_byte = false;
+    loop {
+        match h1_wire::parse_response(&mut conn.buf) {
+            Ok(Some(resp)) if resp.status() == http::StatusCode::SWITCHING_PROTOCOLS => {
+                let error = protocol(WireError::UnexpectedUpgrade);
+                return Err(HeadError {
+                    error,
+                    before_any_byte: false,
+                });
+            }
+            Ok(Some(resp)) if resp.status().is_informational() => continue,
+            Ok(Some(resp)) => return Ok(resp),
+            Ok(None) => {}
+            Err(e) => {
+                let error = protocol(e);
+                return Err(HeadError {
+                    error,
+                    before_any_byte: false,
+                });
+            }
+        }
+        let read = std::future::poll_fn(|cx| conn.poll_fill(cx, 0)).await;
+        match read {
+            Ok(n) if n > 0 => any_byte = true,
+            Ok(_) => {
+                let error = ProxyError::Reset(Box::new(ClosedEarly));
+                let before_any_byte = !any_byte && conn.buf.is_empty();
+                return Err(HeadError {
+                    error,
+                    before_any_byte,
+                });
+            }
+            Err(e) => {
+                return Err(HeadError {
+                    error: ProxyError::Reset(Box::new(e)),
+                    before_any_byte: !any_byte,
+                });
+            }
+        }
+    }
+}
+
+/// Closes the idle connections of `pools` as they expire, until the pools are dropped.
+pub fn spawn_sweeper(pools: &[Arc<EndpointPool>], period: Duration) {
+    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+        return;
+    };
+    let weak: Vec<Weak<EndpointPool>> = pools.iter().map(Arc::downgrade).collect();
+    if weak.is_empty() {
+        return;
+    }
+    runtime.spawn(async move {
+        let mut tick = tokio::time::interval(period);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let mut alive = false;
+            for pool in weak.iter().filter_map(Weak::upgrade) {
+                pool.sweep();
+                alive = true;
+            }
+            if !alive {
+                return;
+            }
+        }
+    });
+}
+
+#[cfg(test)]
+#[path = "h1_pool_tests.rs"]
+mod tests;

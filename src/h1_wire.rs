@@ -1,0 +1,236 @@
+//! HTTP/1.1 on the wire for errgate's own upstream client ([`crate::h1_pool`]): the request
+//! head written straight from the attempt's template, the response head parsed with httparse
+//! (header values are slices of the read buffer, not copies), and how the response body is
+//! framed (RFC 9112 §6.3).
+
+use bytes::{Bytes, BytesMut};
+use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use http::{Method, Response, StatusCode, Version};
+
+/// Header fields accepted in a response head (hyper's client limit too).
+pub const MAX_HEADERS: usize = 100;
+/// A response head longer than this is refused.
+pub const MAX_HEAD_BYTES: usize = 64 * 1024;
+
+/// A response head errgate will not pass on.
+#[derive(Debug, thiserror::Error)]
+pub enum WireError {
+    #[error("response head larger than {MAX_HEAD_BYTES} bytes")]
+    HeadTooLarge,
+    #[error("unparsable response head: {0}")]
+    Parse(#[from] httparse::Error),
+    #[error("invalid header field in the response head")]
+    BadHeader,
+    #[error("invalid or conflicting Content-Length")]
+    BadContentLength,
+    #[error("status code {0} is not valid")]
+    BadStatus(u16),
+    #[error("unexpected 101 Switching Protocols")]
+    UnexpectedUpgrade,
+}
+
+/// What goes into one request head.
+#[derive(Debug)]
+pub struct RequestHead<'a> {
+    pub method: &'a Method,
+    /// Origin-form target: path and query.
+    pub target: &'a str,
+    /// Hop-by-hop already removed; `Content-Length`/`Transfer-Encoding` are rewritten here.
+    pub headers: &'a HeaderMap,
+    /// Sent as `Host` instead of the client's (`host_rewrite`).
+    pub host: Option<&'a HeaderValue>,
+    /// Sent as `Host` when the request has none.
+    pub authority: &'a str,
+    pub body_len: usize,
+}
+
+/// Appends the request head to `out`.
+pub fn encode_request(out: &mut Vec<u8>, head: &RequestHead<'_>) {
+    out.extend_from_slice(head.method.as_str().as_bytes());
+    out.push(b' ');
+    out.extend_from_slice(head.target.as_bytes());
+    out.extend_from_slice(b" HTTP/1.1\r\n");
+    let mut has_host = false;
+    for (name, value) in head.headers {
+        if name == header::CONTENT_LENGTH || name == header::TRANSFER_ENCODING {
+            continue;
+        }
+        if name == header::HOST {
+            if head.host.is_some() || has_host {
+                continue;
+            }
+            has_host = true;
+        }
+        field(out, name.as_str().as_bytes(), value.as_bytes());
+    }
+    if let Some(host) = head.host {
+        field(out, b"host", host.as_bytes());
+    } else if !has_host {
+        field(out, b"host", head.authority.as_bytes());
+    }
+    if head.body_len > 0 || expects_body(head.method) {
+        out.extend_from_slice(b"content-length: ");
+        push_decimal(out, head.body_len as u64);
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(b"\r\n");
+}
+
+/// Methods whose empty body is still announced (`Content-Length: 0`), as hyper does.
+fn expects_body(method: &Method) -> bool {
+    matches!(*method, Method::POST | Method::PUT | Method::PATCH)
+}
+
+fn field(out: &mut Vec<u8>, name: &[u8], value: &[u8]) {
+    out.extend_from_slice(name);
+    out.extend_from_slice(b": ");
+    out.extend_from_slice(value);
+    out.extend_from_slice(b"\r\n");
+}
+
+fn push_decimal(out: &mut Vec<u8>, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[i..]);
+}
+
+/// Takes one complete response head off the front of `buf`; `None` when more bytes are needed.
+pub fn parse_response(buf: &mut BytesMut) -> Result<Option<Response<()>>, WireError> {
+    let mut slots = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let len = match httparse::Response::new(&mut slots).parse(buf)? {
+        httparse::Status::Complete(len) => len,
+        httparse::Status::Partial if buf.len() > MAX_HEAD_BYTES => {
+            return Err(WireError::HeadTooLarge);
+        }
+        httparse::Status::Partial => return Ok(None),
+    };
+    if len > MAX_HEAD_BYTES {
+        return Err(WireError::HeadTooLarge);
+    }
+    // Parsed again over the frozen head so that header values can share its memory.
+    let head = buf.split_to(len).freeze();
+    let mut slots = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut parsed = httparse::Response::new(&mut slots);
+    parsed.parse(&head)?;
+    let code = parsed.code.unwrap_or(0);
+    let status = StatusCode::from_u16(code).map_err(|_| WireError::BadStatus(code))?;
+    let version = match parsed.version {
+        Some(0) => Version::HTTP_10,
+        _ => Version::HTTP_11,
+    };
+    let mut headers = HeaderMap::with_capacity(parsed.headers.len());
+    for h in parsed.headers.iter() {
+        let name = HeaderName::from_bytes(h.name.as_bytes()).map_err(|_| WireError::BadHeader)?;
+        let value = HeaderValue::from_maybe_shared(head.slice_ref(h.value))
+            .map_err(|_| WireError::BadHeader)?;
+        headers.append(name, value);
+    }
+    let mut resp = Response::new(());
+    *resp.status_mut() = status;
+    *resp.version_mut() = version;
+    *resp.headers_mut() = headers;
+    Ok(Some(resp))
+}
+
+/// How the response body is delimited.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Framing {
+    Empty,
+    Length(u64),
+    Chunked,
+    /// Until the upstream closes: the connection cannot be reused.
+    UntilClose,
+}
+
+/// RFC 9112 §6.3, for a response to a request with `method`.
+pub fn framing(method: &Method, resp: &Response<()>) -> Result<Framing, WireError> {
+    let status = resp.status();
+    if *method == Method::HEAD
+        || status.is_informational()
+        || status == StatusCode::NO_CONTENT
+        || status == StatusCode::NOT_MODIFIED
+    {
+        return Ok(Framing::Empty);
+    }
+    let headers = resp.headers();
+    if let Some(last) = headers.get_all(header::TRANSFER_ENCODING).iter().next_back() {
+        let chunked = last
+            .as_bytes()
+            .rsplit(|&b| b == b',')
+            .next()
+            .is_some_and(|t| t.trim_ascii().eq_ignore_ascii_case(b"chunked"));
+        return Ok(if chunked {
+            Framing::Chunked
+        } else {
+            Framing::UntilClose
+        });
+    }
+    let mut length = None;
+    for value in headers.get_all(header::CONTENT_LENGTH) {
+        for part in value.as_bytes().split(|&b| b == b',') {
+            let n = parse_length(part.trim_ascii()).ok_or(WireError::BadContentLength)?;
+            if length.is_some_and(|l| l != n) {
+                return Err(WireError::BadContentLength);
+            }
+            length = Some(n);
+        }
+    }
+    Ok(match length {
+        Some(0) => Framing::Empty,
+        Some(n) => Framing::Length(n),
+        None => Framing::UntilClose,
+    })
+}
+
+fn parse_length(digits: &[u8]) -> Option<u64> {
+    if digits.is_empty() || digits.len() > 19 || !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    Some(digits.iter().fold(0, |n, d| n * 10 + u64::from(d - b'0')))
+}
+
+/// Whether the connection may carry another request after this response.
+pub fn keep_alive(resp: &Response<()>) -> bool {
+    let mut close = resp.version() == Version::HTTP_10;
+    for value in resp.headers().get_all(header::CONNECTION) {
+        for token in value.as_bytes().split(|&b| b == b',') {
+            let token = token.trim_ascii();
+            if token.eq_ignore_ascii_case(b"close") {
+                return false;
+            }
+            if token.eq_ignore_ascii_case(b"keep-alive") {
+                close = false;
+            }
+        }
+    }
+    !close
+}
+
+/// Trailer fields of a chunked body (`block` ends with the empty line).
+pub fn parse_trailers(block: &Bytes) -> Result<HeaderMap, WireError> {
+    let mut slots = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let fields = match httparse::parse_headers(block, &mut slots)? {
+        httparse::Status::Complete((_, fields)) => fields,
+        httparse::Status::Partial => return Err(WireError::BadHeader),
+    };
+    let mut map = HeaderMap::with_capacity(fields.len());
+    for f in fields {
+        let name = HeaderName::from_bytes(f.name.as_bytes()).map_err(|_| WireError::BadHeader)?;
+        let value = HeaderValue::from_maybe_shared(block.slice_ref(f.value))
+            .map_err(|_| WireError::BadHeader)?;
+        map.append(name, value);
+    }
+    Ok(map)
+}
+
+#[cfg(test)]
+#[path = "h1_wire_tests.rs"]
+mod tests;

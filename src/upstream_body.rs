@@ -1,0 +1,48 @@
+//! The upstream's response body from either client: hyper-util's (TLS, streamed uploads,
+//! upgrades) or errgate's own HTTP/1.1 client ([`crate::h1_pool`]).
+
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use hyper::body::{Body, Frame, Incoming, SizeHint};
+
+use crate::body::BoxError;
+use crate::h1_body::H1Body;
+
+#[derive(Debug)]
+pub enum UpstreamBody {
+    Hyper(Incoming),
+    Own(H1Body),
+}
+
+impl Body for UpstreamBody {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        match self.get_mut() {
+            UpstreamBody::Hyper(inner) => Pin::new(inner)
+                .poll_frame(cx)
+                .map(|item| item.map(|r| r.map_err(|e| Box::new(e) as BoxError))),
+            UpstreamBody::Own(inner) => Pin::new(inner).poll_frame(cx),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match self {
+            UpstreamBody::Hyper(inner) => inner.is_end_stream(),
+            UpstreamBody::Own(inner) => inner.is_end_stream(),
+        }
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match self {
+            UpstreamBody::Hyper(inner) => inner.size_hint(),
+            UpstreamBody::Own(inner) => inner.size_hint(),
+        }
+    }
+}
