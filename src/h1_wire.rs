@@ -3,6 +3,8 @@
 //! (header values are slices of the read buffer, not copies), and how the response body is
 //! framed (RFC 9112 §6.3).
 
+use std::mem::MaybeUninit;
+
 use bytes::{Bytes, BytesMut};
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::{Method, Response, StatusCode, Version};
@@ -102,34 +104,40 @@ fn push_decimal(out: &mut Vec<u8>, mut n: u64) {
     out.extend_from_slice(&digits[i..]);
 }
 
+/// Header names and value positions of a parsed head, kept between responses for capacity.
+pub type Fields = Vec<(HeaderName, usize, usize)>;
+
 /// Takes one complete response head off the front of `buf`; `None` when more bytes are needed.
-pub fn parse_response(buf: &mut BytesMut) -> Result<Option<Response<()>>, WireError> {
-    let mut slots = [httparse::EMPTY_HEADER; MAX_HEADERS];
-    let len = match httparse::Response::new(&mut slots).parse(buf)? {
-        httparse::Status::Complete(len) => len,
-        httparse::Status::Partial if buf.len() > MAX_HEAD_BYTES => {
-            return Err(WireError::HeadTooLarge);
-        }
-        httparse::Status::Partial => return Ok(None),
+/// Header values share the head's memory.
+pub fn parse_response(
+    buf: &mut BytesMut,
+    fields: &mut Fields,
+) -> Result<Option<Response<()>>, WireError> {
+    let mut slots = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_HEADERS];
+    let mut parsed = httparse::Response::new(&mut []);
+    let config = httparse::ParserConfig::default();
+    let len = match config.parse_response_with_uninit_headers(&mut parsed, buf, &mut slots)? {
+        httparse::Status::Complete(len) if len <= MAX_HEAD_BYTES => len,
+        httparse::Status::Partial if buf.len() <= MAX_HEAD_BYTES => return Ok(None),
+        _ => return Err(WireError::HeadTooLarge),
     };
-    if len > MAX_HEAD_BYTES {
-        return Err(WireError::HeadTooLarge);
-    }
-    // Parsed again over the frozen head so that header values can share its memory.
-    let head = buf.split_to(len).freeze();
-    let mut slots = [httparse::EMPTY_HEADER; MAX_HEADERS];
-    let mut parsed = httparse::Response::new(&mut slots);
-    parsed.parse(&head)?;
     let code = parsed.code.unwrap_or(0);
     let status = StatusCode::from_u16(code).map_err(|_| WireError::BadStatus(code))?;
     let version = match parsed.version {
         Some(0) => Version::HTTP_10,
         _ => Version::HTTP_11,
     };
-    let mut headers = HeaderMap::with_capacity(parsed.headers.len());
+    fields.clear();
+    let base = buf.as_ptr() as usize;
     for h in parsed.headers.iter() {
         let name = HeaderName::from_bytes(h.name.as_bytes()).map_err(|_| WireError::BadHeader)?;
-        let value = HeaderValue::from_maybe_shared(head.slice_ref(h.value))
+        let start = h.value.as_ptr() as usize - base;
+        fields.push((name, start, start + h.value.len()));
+    }
+    let head = buf.split_to(len).freeze();
+    let mut headers = HeaderMap::with_capacity(fields.len());
+    for (name, start, end) in fields.drain(..) {
+        let value = HeaderValue::from_maybe_shared(head.slice(start..end))
             .map_err(|_| WireError::BadHeader)?;
         headers.append(name, value);
     }
@@ -161,7 +169,11 @@ pub fn framing(method: &Method, resp: &Response<()>) -> Result<Framing, WireErro
         return Ok(Framing::Empty);
     }
     let headers = resp.headers();
-    if let Some(last) = headers.get_all(header::TRANSFER_ENCODING).iter().next_back() {
+    if let Some(last) = headers
+        .get_all(header::TRANSFER_ENCODING)
+        .iter()
+        .next_back()
+    {
         let chunked = last
             .as_bytes()
             .rsplit(|&b| b == b',')

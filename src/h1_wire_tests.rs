@@ -1,0 +1,146 @@
+use super::*;
+
+fn parse(text: &str) -> Result<Option<Response<()>>, WireError> {
+    let mut buf = BytesMut::from(text.as_bytes());
+    parse_response(&mut buf, &mut Vec::new())
+}
+
+fn resp(text: &str) -> Response<()> {
+    parse(text).unwrap().unwrap()
+}
+
+#[test]
+fn a_head_is_taken_off_the_buffer_and_values_keep_their_bytes() {
+    let mut buf =
+        BytesMut::from(&b"HTTP/1.1 404 Not Found\r\nA: 1\r\na: two \r\nB:\r\n\r\nbody"[..]);
+    let r = parse_response(&mut buf, &mut Vec::new()).unwrap().unwrap();
+    assert_eq!(r.status(), 404);
+    assert_eq!(r.version(), Version::HTTP_11);
+    let a: Vec<_> = r.headers().get_all("a").iter().collect();
+    assert_eq!(a, ["1", "two"]);
+    assert_eq!(r.headers()["b"], "");
+    assert_eq!(&buf[..], b"body");
+}
+
+#[test]
+fn partial_heads_wait_and_huge_or_broken_ones_fail() {
+    assert!(parse("HTTP/1.1 200 OK\r\ncontent-le").unwrap().is_none());
+    let huge = format!("HTTP/1.1 200 OK\r\nx: {}", "a".repeat(MAX_HEAD_BYTES));
+    assert!(matches!(parse(&huge), Err(WireError::HeadTooLarge)));
+    assert!(matches!(
+        parse("<html>oops</html>\r\n\r\n"),
+        Err(WireError::Parse(_))
+    ));
+    assert!(matches!(
+        parse("HTTP/1.1 042 Odd\r\n\r\n"),
+        Err(WireError::BadStatus(42))
+    ));
+    let many: String = (0..=MAX_HEADERS).map(|i| format!("h{i}: v\r\n")).collect();
+    assert!(parse(&format!("HTTP/1.1 200 OK\r\n{many}\r\n")).is_err());
+}
+
+#[test]
+fn framing_follows_rfc_9112() {
+    let get = Method::GET;
+    let f = |text: &str| framing(&get, &resp(text));
+    assert_eq!(
+        f("HTTP/1.1 200 OK\r\ncontent-length: 12\r\n\r\n").unwrap(),
+        Framing::Length(12)
+    );
+    assert_eq!(
+        f("HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n").unwrap(),
+        Framing::Empty
+    );
+    assert_eq!(
+        f("HTTP/1.1 200 OK\r\ncontent-length: 7, 7\r\n\r\n").unwrap(),
+        Framing::Length(7)
+    );
+    assert!(f("HTTP/1.1 200 OK\r\ncontent-length: 7, 8\r\n\r\n").is_err());
+    assert!(f("HTTP/1.1 200 OK\r\ncontent-length: -1\r\n\r\n").is_err());
+    assert!(f("HTTP/1.1 200 OK\r\ncontent-length: 99999999999999999999\r\n\r\n").is_err());
+    let chunked =
+        "HTTP/1.1 200 OK\r\ntransfer-encoding: gzip, Chunked\r\ncontent-length: 3\r\n\r\n";
+    assert_eq!(f(chunked).unwrap(), Framing::Chunked);
+    assert_eq!(
+        f("HTTP/1.1 200 OK\r\ntransfer-encoding: gzip\r\n\r\n").unwrap(),
+        Framing::UntilClose
+    );
+    assert_eq!(f("HTTP/1.1 200 OK\r\n\r\n").unwrap(), Framing::UntilClose);
+    assert_eq!(
+        f("HTTP/1.1 204 No Content\r\ncontent-length: 5\r\n\r\n").unwrap(),
+        Framing::Empty
+    );
+    assert_eq!(
+        f("HTTP/1.1 304 Not Modified\r\n\r\n").unwrap(),
+        Framing::Empty
+    );
+    let head = resp("HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\n");
+    assert_eq!(framing(&Method::HEAD, &head).unwrap(), Framing::Empty);
+}
+
+#[test]
+fn keep_alive_depends_on_version_and_connection_tokens() {
+    assert!(keep_alive(&resp("HTTP/1.1 200 OK\r\n\r\n")));
+    assert!(!keep_alive(&resp(
+        "HTTP/1.1 200 OK\r\nconnection: foo, Close\r\n\r\n"
+    )));
+    assert!(!keep_alive(&resp("HTTP/1.0 200 OK\r\n\r\n")));
+    assert!(keep_alive(&resp(
+        "HTTP/1.0 200 OK\r\nconnection: keep-alive\r\n\r\n"
+    )));
+}
+
+fn encoded(
+    method: Method,
+    headers: &HeaderMap,
+    host: Option<&HeaderValue>,
+    body_len: usize,
+) -> String {
+    let head = RequestHead {
+        method: &method,
+        target: "/p?q=1",
+        headers,
+        host,
+        authority: "backend:8080",
+        body_len,
+    };
+    let mut out = Vec::new();
+    encode_request(&mut out, &head);
+    String::from_utf8(out).unwrap()
+}
+
+#[test]
+fn request_heads_carry_errgate_s_own_framing_and_one_host() {
+    let mut h = HeaderMap::new();
+    h.insert(header::HOST, HeaderValue::from_static("client.example"));
+    h.insert(header::CONTENT_LENGTH, HeaderValue::from_static("999"));
+    h.insert(
+        header::TRANSFER_ENCODING,
+        HeaderValue::from_static("chunked"),
+    );
+    h.append("x-a", HeaderValue::from_static("1"));
+    h.append("x-a", HeaderValue::from_static("2"));
+    assert_eq!(
+        encoded(Method::POST, &h, None, 3),
+        "POST /p?q=1 HTTP/1.1\r\nhost: client.example\r\nx-a: 1\r\nx-a: 2\r\ncontent-length: 3\r\n\r\n"
+    );
+    let rewritten = HeaderValue::from_static("rewritten");
+    assert_eq!(
+        encoded(Method::GET, &h, Some(&rewritten), 0),
+        "GET /p?q=1 HTTP/1.1\r\nx-a: 1\r\nx-a: 2\r\nhost: rewritten\r\n\r\n"
+    );
+    let empty = HeaderMap::new();
+    assert_eq!(
+        encoded(Method::PUT, &empty, None, 0),
+        "PUT /p?q=1 HTTP/1.1\r\nhost: backend:8080\r\ncontent-length: 0\r\n\r\n"
+    );
+}
+
+#[test]
+fn trailers_are_parsed_into_fields() {
+    let block = Bytes::from_static(b"x-sum: 1\r\ngrpc-status: 0\r\n\r\n");
+    let map = parse_trailers(&block).unwrap();
+    assert_eq!(map["x-sum"], "1");
+    assert_eq!(map["grpc-status"], "0");
+    assert!(parse_trailers(&Bytes::from_static(b"bad header\r\n\r\n")).is_err());
+}

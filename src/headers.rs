@@ -32,6 +32,15 @@ fn fixed_hop_by_hop() -> [&'static HeaderName; 8] {
 
 /// Removes hop-by-hop headers, first those the `Connection` header nominates.
 pub fn strip_hop_by_hop(headers: &mut HeaderMap) {
+    // Most messages carry none (or only `Connection`): one pass over the names, comparing
+    // standard names by their tag, instead of hashing each of the eight for a removal.
+    let hop = fixed_hop_by_hop();
+    if !headers
+        .keys()
+        .any(|name| name == header::TE || hop.contains(&name))
+    {
+        return;
+    }
     if headers.contains_key(header::CONNECTION) {
         // Cloning a HeaderValue is a reference-count bump; collecting an empty rest allocates nothing.
         let mut values = headers.get_all(header::CONNECTION).iter().cloned();

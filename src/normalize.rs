@@ -9,11 +9,11 @@ use http_body_util::BodyExt;
 use tokio::time::Instant;
 
 use crate::body::ResponseBody;
-use crate::upstream_body::UpstreamBody;
 use crate::decide::{self, Decision, Inspected};
 use crate::envelope::{self, EnvelopeOpts};
 use crate::gateway::{Gateway, RouteEntry};
 use crate::locale;
+use crate::upstream_body::UpstreamBody;
 
 static CONTENT_MD5: HeaderName = HeaderName::from_static("content-md5");
 

@@ -5,10 +5,10 @@
 use std::borrow::Cow;
 use std::future::Future;
 
+use bytes::Bytes;
 use http::header::{self, HeaderMap, HeaderValue};
 use http::uri::PathAndQuery;
 use http::{Method, Request, Response, Uri, Version};
-use bytes::Bytes;
 use std::sync::Arc;
 use tokio::time::Instant;
 
@@ -17,14 +17,14 @@ use crate::balance::Outstanding;
 use crate::config::HostRewrite;
 use crate::error::ProxyError;
 use crate::gateway::RouteEntry;
+use crate::h1_pool::{self, EndpointPool, SendError};
+use crate::h1_wire::RequestHead;
 use crate::metrics_handles::AttemptOutcome;
 use crate::request_body::{RequestBody, Source};
 use crate::retry::{self, Failure};
 use crate::routing::upstream_path;
 use crate::upstream_body::UpstreamBody;
 use crate::upstream_conn;
-use crate::h1_pool::{self, EndpointPool, SendError};
-use crate::h1_wire::RequestHead;
 
 /// The parts of the upstream request that are the same for every attempt.
 #[derive(Debug)]
@@ -135,10 +135,13 @@ impl Attempter for UpstreamSend<'_, '_> {
 
     fn send(&mut self, endpoint: usize) -> impl Future<Output = Outcome<Answer>> + Send {
         let attempt = match self.own_route(endpoint) {
-            Some((pool, body)) => self
-                .target(endpoint)
-                .map(|target| Attempt::Own { pool, body, target }),
-            None => self.request(endpoint).map(Attempt::Hyper),
+            Some((pool, body)) => {
+                self.target(endpoint)
+                    .map(|target| Attempt::Own { pool, body, target })
+            }
+            None => self
+                .request(endpoint)
+                .map(|req| Attempt::Hyper(Box::new(req))),
         };
         let entry = self.entry;
         let client = &entry.client;
@@ -172,7 +175,7 @@ impl Attempter for UpstreamSend<'_, '_> {
                             Err(err) => failed_own(err),
                         }
                     }
-                    Attempt::Hyper(req) => match client.send(req).await {
+                    Attempt::Hyper(req) => match client.send(*req).await {
                         Ok(resp) => answered(resp.map(UpstreamBody::Hyper), outstanding),
                         Err(err) => failed(err),
                     },
@@ -208,7 +211,8 @@ enum Attempt<'p> {
         body: Bytes,
         target: PathAndQuery,
     },
-    Hyper(Request<RequestBody>),
+    /// Boxed: the request is far larger than the other variant.
+    Hyper(Box<Request<RequestBody>>),
 }
 
 fn answered(resp: Response<UpstreamBody>, outstanding: Option<Outstanding>) -> Outcome<Answer> {
