@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use std::borrow::Cow;
 use std::io::Write;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use http::{HeaderValue, Method, Uri};
 
@@ -140,11 +140,7 @@ impl Drop for AccessLog {
         if !tracing::enabled!(target: "access", tracing::Level::INFO) {
             return;
         }
-        let duration_ms = (elapsed.as_secs_f64() * 1_000_000.0).round() / 1000.0;
-        let line = match format {
-            LogFormat::Json => self.json_line(duration_ms),
-            LogFormat::Text => self.text_line(duration_ms),
-        };
+        let line = self.line(format, SystemTime::now(), elapsed);
         log_sink::send(line);
     }
 }
@@ -189,10 +185,18 @@ impl AccessLog {
         ]
     }
 
-    fn json_line(&self, duration_ms: f64) -> Vec<u8> {
+    fn line(&self, format: LogFormat, now: SystemTime, elapsed: Duration) -> Vec<u8> {
+        let duration_ms = (elapsed.as_secs_f64() * 1_000_000.0).round() / 1000.0;
+        match format {
+            LogFormat::Json => self.json_line(now, duration_ms),
+            LogFormat::Text => self.text_line(now, duration_ms),
+        }
+    }
+
+    fn json_line(&self, now: SystemTime, duration_ms: f64) -> Vec<u8> {
         let mut out = Vec::with_capacity(512);
         out.extend_from_slice(b"{\"timestamp\":\"");
-        log_sink::timestamp(&mut out, SystemTime::now());
+        log_sink::timestamp(&mut out, now);
         out.extend_from_slice(b"\",\"level\":\"INFO\",\"target\":\"access\"");
         for (name, value) in self.fields() {
             let _ = write!(out, ",\"{name}\":");
@@ -202,9 +206,9 @@ impl AccessLog {
         out
     }
 
-    fn text_line(&self, duration_ms: f64) -> Vec<u8> {
+    fn text_line(&self, now: SystemTime, duration_ms: f64) -> Vec<u8> {
         let mut out = Vec::with_capacity(512);
-        log_sink::timestamp(&mut out, SystemTime::now());
+        log_sink::timestamp(&mut out, now);
         out.extend_from_slice(b"  INFO access:");
         for (name, value) in self.fields() {
             let _ = write!(out, " {name}=");
@@ -275,3 +279,7 @@ impl std::fmt::Display for Reasons<'_> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+#[path = "access_log_tests.rs"]
+mod tests;
