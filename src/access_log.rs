@@ -6,11 +6,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Instant;
-
-use std::borrow::Cow;
-use std::io::Write;
-use std::time::SystemTime;
+use std::time::{Instant, SystemTime};
 
 use http::{HeaderValue, Method, Uri};
 
@@ -18,7 +14,6 @@ use metrics::Gauge;
 
 use crate::attempts::Trace;
 use crate::log_sink;
-use crate::logging::LogFormat;
 use crate::metrics_handles::RouteMetrics;
 use crate::retry::Refusal;
 
@@ -140,138 +135,14 @@ impl Drop for AccessLog {
         if !tracing::enabled!(target: "access", tracing::Level::INFO) {
             return;
         }
-        let duration_ms = (elapsed.as_secs_f64() * 1_000_000.0).round() / 1000.0;
-        let line = match format {
-            LogFormat::Json => self.json_line(duration_ms),
-            LogFormat::Text => self.text_line(duration_ms),
-        };
+        let line = self.line(format, SystemTime::now(), elapsed);
         log_sink::send(line);
     }
 }
 
-impl AccessLog {
-    /// The fields in order; strings are escaped by the caller's format.
-    fn fields(&self) -> [(&'static str, Value<'_>); 18] {
-        fn text(s: &str) -> Value<'_> {
-            Value::Str(Cow::Borrowed(s))
-        }
-        fn opt(s: Option<&Arc<str>>) -> Value<'_> {
-            Value::Str(Cow::Borrowed(s.map_or("", |s| s)))
-        }
-        let path = self.uri.path();
-        // The path only, never the query string: queries carry tokens and personal data.
-        let path = path
-            .char_indices()
-            .nth(512)
-            .map_or(path, |(i, _)| &path[..i]);
-        [
-            (
-                "request_id",
-                Value::Str(String::from_utf8_lossy(self.request_id.as_bytes())),
-            ),
-            ("client", Value::Ip(self.client.ip())),
-            ("method", Value::Str(Cow::Borrowed(self.method.as_str()))),
-            ("path", Value::Str(Cow::Borrowed(path))),
-            ("route", opt(self.route.as_ref())),
-            ("upstream", opt(self.upstream.as_ref())),
-            ("endpoint", opt(self.endpoint.as_ref())),
-            ("status", Value::Num(u64::from(self.status))),
-            ("error", Value::Str(Cow::Borrowed(self.error_code()))),
-            ("error_detail", text(self.error_detail.unwrap_or(""))),
-            ("format", text(self.format.unwrap_or(""))),
-            ("attempts", Value::Num(u64::from(self.attempts))),
-            ("retries", Value::Reasons(&self.retries)),
-            ("retry_refused", text(self.retry_refused.unwrap_or(""))),
-            ("bytes_in", Value::Num(self.bytes_in)),
-            ("bytes_out", Value::Num(self.bytes_out)),
-            ("aborted", Value::Bool(self.aborted)),
-            ("duration_ms", Value::Duration),
-        ]
-    }
+#[path = "access_line.rs"]
+mod line;
 
-    fn json_line(&self, duration_ms: f64) -> Vec<u8> {
-        let mut out = Vec::with_capacity(512);
-        out.extend_from_slice(b"{\"timestamp\":\"");
-        log_sink::timestamp(&mut out, SystemTime::now());
-        out.extend_from_slice(b"\",\"level\":\"INFO\",\"target\":\"access\"");
-        for (name, value) in self.fields() {
-            let _ = write!(out, ",\"{name}\":");
-            value.write_json(&mut out, duration_ms);
-        }
-        out.extend_from_slice(b"}\n");
-        out
-    }
-
-    fn text_line(&self, duration_ms: f64) -> Vec<u8> {
-        let mut out = Vec::with_capacity(512);
-        log_sink::timestamp(&mut out, SystemTime::now());
-        out.extend_from_slice(b"  INFO access:");
-        for (name, value) in self.fields() {
-            let _ = write!(out, " {name}=");
-            value.write_text(&mut out, duration_ms);
-        }
-        out.push(b'\n');
-        out
-    }
-}
-
-/// One field's value.
-enum Value<'a> {
-    Str(Cow<'a, str>),
-    Num(u64),
-    /// The request's duration in ms, passed at write time.
-    Duration,
-    Bool(bool),
-    Ip(std::net::IpAddr),
-    Reasons(&'a [&'static str]),
-}
-
-impl Value<'_> {
-    fn write_json(&self, out: &mut Vec<u8>, duration_ms: f64) {
-        match self {
-            Value::Str(s) => log_sink::json_str(out, s),
-            Value::Num(n) => {
-                let _ = write!(out, "{n}");
-            }
-            Value::Duration => {
-                let _ = write!(out, "{duration_ms}");
-            }
-            Value::Bool(b) => {
-                let _ = write!(out, "{b}");
-            }
-            Value::Ip(ip) => {
-                let _ = write!(out, "\"{ip}\"");
-            }
-            Value::Reasons(r) => {
-                let _ = write!(out, "\"{}\"", Reasons(r));
-            }
-        }
-    }
-
-    fn write_text(&self, out: &mut Vec<u8>, duration_ms: f64) {
-        match self {
-            Value::Str(s) => {
-                let _ = write!(out, "{s:?}");
-            }
-            Value::Reasons(r) => {
-                let _ = write!(out, "{}", Reasons(r));
-            }
-            other => other.write_json(out, duration_ms),
-        }
-    }
-}
-
-/// Retry reasons as one comma-separated field (`503,reset`), written without allocating.
-struct Reasons<'a>(&'a [&'static str]);
-
-impl std::fmt::Display for Reasons<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        for (i, reason) in self.0.iter().enumerate() {
-            if i > 0 {
-                f.write_str(",")?;
-            }
-            f.write_str(reason)?;
-        }
-        Ok(())
-    }
-}
+#[cfg(test)]
+#[path = "access_log_tests.rs"]
+mod tests;

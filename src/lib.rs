@@ -32,7 +32,8 @@
 //! - `explain`: the `errgate explain` report.
 //! - `metrics`: the Prometheus recorder and metric names; `metrics_handles`: per-route and
 //!   per-upstream handles; `admin`: `/metrics`, `/healthz`, `/readyz`.
-//! - `access_log`: one line per request; `log_sink`: its batched writer thread; `demo`: the built-in sample backend.
+//! - `access_log`: one line per request; `line_fmt`: its byte-level formatting; `log_sink`: its
+//!   batched writer thread; `demo`: the built-in sample backend.
 
 pub mod access_log;
 pub mod admin;
@@ -69,6 +70,7 @@ pub mod h1_wire;
 pub mod headers;
 pub mod labels;
 pub mod leak;
+mod line_fmt;
 pub mod locale;
 pub mod log_sink;
 pub mod logging;
