@@ -32,17 +32,20 @@ fn fixed_hop_by_hop() -> [&'static HeaderName; 8] {
 
 /// Removes hop-by-hop headers, first those the `Connection` header nominates.
 pub fn strip_hop_by_hop(headers: &mut HeaderMap) {
-    // Most messages carry none (or only `Connection`): one pass over the names, comparing
-    // standard names by their tag, instead of hashing each of the eight for a removal.
+    // One pass over the names (standard names compare by tag) finds which are present, so a
+    // message without any, or with only `Connection: keep-alive`, costs no hashing.
     let hop = fixed_hop_by_hop();
-    if !headers
-        .keys()
-        .any(|name| name == header::TE || hop.contains(&name))
-    {
-        return;
+    let mut present = 0u16;
+    let mut te = false;
+    for name in headers.keys() {
+        match hop.iter().position(|h| *h == name) {
+            Some(i) => present |= 1 << i,
+            None => te |= name == header::TE,
+        }
     }
-    if headers.contains_key(header::CONNECTION) {
-        // Cloning a HeaderValue is a reference-count bump; collecting an empty rest allocates nothing.
+    if present & 1 != 0 {
+        // hop[0] is `Connection`. Cloning a HeaderValue is a reference-count bump;
+        // collecting an empty rest allocates nothing.
         let mut values = headers.get_all(header::CONNECTION).iter().cloned();
         let first = values.next();
         let rest: Vec<HeaderValue> = values.collect();
@@ -50,14 +53,17 @@ pub fn strip_hop_by_hop(headers: &mut HeaderMap) {
             remove_nominated(headers, value);
         }
     }
-    for name in fixed_hop_by_hop() {
-        headers.remove(name);
+    for (i, name) in hop.iter().enumerate() {
+        if present & (1 << i) != 0 {
+            headers.remove(*name);
+        }
     }
     // `TE: trailers` is end-to-end in practice (gRPC needs it); any other TE is hop-by-hop.
-    let te_ok = headers
-        .get(header::TE)
-        .is_none_or(|v| v.as_bytes().eq_ignore_ascii_case(b"trailers"));
-    if !te_ok {
+    if te
+        && headers
+            .get(header::TE)
+            .is_some_and(|v| !v.as_bytes().eq_ignore_ascii_case(b"trailers"))
+    {
         headers.remove(header::TE);
     }
 }
