@@ -9,6 +9,8 @@ use bytes::{Bytes, BytesMut};
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::{Method, Response, StatusCode, Version};
 
+use crate::headers::{Forwarded, X_FORWARDED_FOR};
+
 /// Header fields accepted in a response head (hyper's client limit too).
 pub const MAX_HEADERS: usize = 100;
 /// A response head longer than this is refused.
@@ -37,8 +39,11 @@ pub struct RequestHead<'a> {
     pub method: &'a Method,
     /// Origin-form target: path and query.
     pub target: &'a str,
-    /// Hop-by-hop already removed; `Content-Length`/`Transfer-Encoding` are rewritten here.
+    /// The client's headers, hop-by-hop already removed; `Content-Length`,
+    /// `Transfer-Encoding`, `Host` and what `forwarded` replaces are written here instead.
     pub headers: &'a HeaderMap,
+    /// `X-Forwarded-*`, the request id and the client's host.
+    pub forwarded: &'a Forwarded<'a>,
     /// Sent as `Host` instead of the client's (`host_rewrite`).
     pub host: Option<&'a HeaderValue>,
     /// Sent as `Host` when the request has none.
@@ -52,30 +57,49 @@ pub fn encode_request(out: &mut Vec<u8>, head: &RequestHead<'_>) {
     out.push(b' ');
     out.extend_from_slice(head.target.as_bytes());
     out.extend_from_slice(b" HTTP/1.1\r\n");
-    let mut has_host = false;
+    let fwd = head.forwarded;
+    let mut client_xff = false;
     for (name, value) in head.headers {
         if name == header::CONTENT_LENGTH || name == header::TRANSFER_ENCODING {
             continue;
         }
-        if name == header::HOST {
-            if head.host.is_some() || has_host {
-                continue;
-            }
-            has_host = true;
+        if fwd.replaces(name) {
+            client_xff |= name == X_FORWARDED_FOR;
+            continue;
         }
         field(out, name.as_str().as_bytes(), value.as_bytes());
     }
-    if let Some(host) = head.host {
-        field(out, b"host", host.as_bytes());
-    } else if !has_host {
-        field(out, b"host", head.authority.as_bytes());
-    }
+    forwarded_fields(out, head, client_xff);
     if head.body_len > 0 || expects_body(head.method) {
         out.extend_from_slice(b"content-length: ");
         push_decimal(out, head.body_len as u64);
         out.extend_from_slice(b"\r\n");
     }
     out.extend_from_slice(b"\r\n");
+}
+
+/// `X-Forwarded-For` (the client's chain, then the client), `-Proto`, `-Host`, the request id
+/// and `Host`.
+fn forwarded_fields(out: &mut Vec<u8>, head: &RequestHead<'_>, client_xff: bool) {
+    let fwd = head.forwarded;
+    out.extend_from_slice(b"x-forwarded-for: ");
+    if client_xff {
+        for value in head.headers.get_all(&X_FORWARDED_FOR) {
+            out.extend_from_slice(value.as_bytes());
+            out.extend_from_slice(b", ");
+        }
+    }
+    out.extend_from_slice(fwd.client_ip.as_bytes());
+    out.extend_from_slice(b"\r\nx-forwarded-proto: http\r\n");
+    if let Some(host) = fwd.host {
+        field(out, b"x-forwarded-host", host.as_bytes());
+    }
+    field(out, b"x-request-id", fwd.request_id.as_bytes());
+    let host = match (head.host, fwd.host) {
+        (Some(h), _) | (None, Some(h)) => h.as_bytes(),
+        (None, None) => head.authority.as_bytes(),
+    };
+    field(out, b"host", host);
 }
 
 /// Methods whose empty body is still announced (`Content-Length: 0`), as hyper does.

@@ -1,4 +1,5 @@
 use super::*;
+use crate::headers::Forwarded;
 
 fn parse(text: &str) -> Result<Option<Response<()>>, WireError> {
     let mut buf = BytesMut::from(text.as_bytes());
@@ -96,10 +97,18 @@ fn encoded(
     host: Option<&HeaderValue>,
     body_len: usize,
 ) -> String {
+    let client_ip = HeaderValue::from_static("10.0.0.9");
+    let request_id = HeaderValue::from_static("rid");
+    let forwarded = Forwarded {
+        client_ip: &client_ip,
+        host: headers.get(header::HOST),
+        request_id: &request_id,
+    };
     let head = RequestHead {
         method: &method,
         target: "/p?q=1",
         headers,
+        forwarded: &forwarded,
         host,
         authority: "backend:8080",
         body_len,
@@ -108,6 +117,8 @@ fn encoded(
     encode_request(&mut out, &head);
     String::from_utf8(out).unwrap()
 }
+
+const ADDED: &str = "x-forwarded-for: 10.0.0.9\r\nx-forwarded-proto: http\r\n";
 
 #[test]
 fn request_heads_carry_errgate_s_own_framing_and_one_host() {
@@ -120,19 +131,47 @@ fn request_heads_carry_errgate_s_own_framing_and_one_host() {
     );
     h.append("x-a", HeaderValue::from_static("1"));
     h.append("x-a", HeaderValue::from_static("2"));
+    let client_host = "x-forwarded-host: client.example\r\nx-request-id: rid\r\n";
     assert_eq!(
         encoded(Method::POST, &h, None, 3),
-        "POST /p?q=1 HTTP/1.1\r\nhost: client.example\r\nx-a: 1\r\nx-a: 2\r\ncontent-length: 3\r\n\r\n"
+        format!(
+            "POST /p?q=1 HTTP/1.1\r\nx-a: 1\r\nx-a: 2\r\n{ADDED}{client_host}host: client.example\r\ncontent-length: 3\r\n\r\n"
+        )
     );
     let rewritten = HeaderValue::from_static("rewritten");
     assert_eq!(
         encoded(Method::GET, &h, Some(&rewritten), 0),
-        "GET /p?q=1 HTTP/1.1\r\nx-a: 1\r\nx-a: 2\r\nhost: rewritten\r\n\r\n"
+        format!(
+            "GET /p?q=1 HTTP/1.1\r\nx-a: 1\r\nx-a: 2\r\n{ADDED}{client_host}host: rewritten\r\n\r\n"
+        )
     );
     let empty = HeaderMap::new();
     assert_eq!(
         encoded(Method::PUT, &empty, None, 0),
-        "PUT /p?q=1 HTTP/1.1\r\nhost: backend:8080\r\ncontent-length: 0\r\n\r\n"
+        format!(
+            "PUT /p?q=1 HTTP/1.1\r\n{ADDED}x-request-id: rid\r\nhost: backend:8080\r\ncontent-length: 0\r\n\r\n"
+        )
+    );
+}
+
+#[test]
+fn forwarding_fields_replace_the_client_s_and_extend_its_chain() {
+    let mut h = HeaderMap::new();
+    h.append("x-forwarded-for", HeaderValue::from_static("1.1.1.1"));
+    h.append(
+        "x-forwarded-for",
+        HeaderValue::from_static("2.2.2.2, 3.3.3.3"),
+    );
+    h.insert("x-forwarded-proto", HeaderValue::from_static("https"));
+    h.insert("x-forwarded-host", HeaderValue::from_static("spoofed"));
+    h.insert("x-request-id", HeaderValue::from_static("client-id"));
+    h.insert("x-b", HeaderValue::from_static("kept"));
+    assert_eq!(
+        encoded(Method::GET, &h, None, 0),
+        "GET /p?q=1 HTTP/1.1\r\nx-forwarded-host: spoofed\r\nx-b: kept\r\n\
+         x-forwarded-for: 1.1.1.1, 2.2.2.2, 3.3.3.3, 10.0.0.9\r\nx-forwarded-proto: http\r\n\
+         x-request-id: rid\r\nhost: backend:8080\r\n\r\n",
+        "without a client host, the client's X-Forwarded-Host is passed on as it was"
     );
 }
 

@@ -116,26 +116,43 @@ pub fn new_request_id() -> HeaderValue {
     HeaderValue::from_bytes(&buf).unwrap_or(HeaderValue::from_static("0"))
 }
 
-/// What errgate adds to a request before it goes upstream.
+/// What errgate adds to a request before it goes upstream. It is kept apart from the client's
+/// headers: errgate's own client writes it straight to the wire ([`crate::h1_wire`]), hyper's
+/// gets it inserted into its copy of the headers ([`add_forwarded`]).
+#[derive(Debug, Clone, Copy)]
 pub struct Forwarded<'a> {
     /// The client's address as an `X-Forwarded-For` element, built once per connection.
     pub client_ip: &'a HeaderValue,
     /// The host the client asked for (`Host` or `:authority`).
     pub host: Option<&'a HeaderValue>,
     pub request_id: &'a HeaderValue,
-    /// `Host` to send instead of the client's, if the route rewrites it.
-    pub host_override: Option<HeaderValue>,
 }
 
-/// Adds `X-Forwarded-*`, the request id and `Host`; run after [`strip_hop_by_hop`].
-pub fn add_forwarded(headers: &mut HeaderMap, fwd: Forwarded<'_>) {
+impl Forwarded<'_> {
+    /// True for a client header that errgate replaces with its own value.
+    pub fn replaces(&self, name: &HeaderName) -> bool {
+        *name == header::HOST
+            || *name == X_FORWARDED_FOR
+            || *name == X_FORWARDED_PROTO
+            || *name == X_REQUEST_ID
+            || (self.host.is_some() && *name == X_FORWARDED_HOST)
+    }
+}
+
+/// Adds `X-Forwarded-*`, the request id and `Host` (`host_override` if the route rewrites it);
+/// run after [`strip_hop_by_hop`].
+pub fn add_forwarded(
+    headers: &mut HeaderMap,
+    fwd: &Forwarded<'_>,
+    host_override: Option<HeaderValue>,
+) {
     append_forwarded_for(headers, fwd.client_ip);
     headers.insert(&X_FORWARDED_PROTO, HeaderValue::from_static("http"));
     if let Some(host) = fwd.host {
         headers.insert(&X_FORWARDED_HOST, host.clone());
     }
     headers.insert(&X_REQUEST_ID, fwd.request_id.clone());
-    match (fwd.host_override, fwd.host) {
+    match (host_override, fwd.host) {
         (Some(h), _) => {
             headers.insert(header::HOST, h);
         }
@@ -237,9 +254,8 @@ mod tests {
             client_ip: &forwarded_for_value("10.0.0.9".parse().unwrap()),
             host: host.as_ref(),
             request_id: &id,
-            host_override: None,
         };
-        add_forwarded(&mut h, fwd);
+        add_forwarded(&mut h, &fwd, None);
         assert_eq!(h["x-forwarded-for"], "1.1.1.1, 10.0.0.9");
         assert_eq!(h["x-forwarded-host"], "api.example");
         assert_eq!(h["x-forwarded-proto"], "http");

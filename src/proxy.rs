@@ -145,13 +145,6 @@ async fn forward(
     let idempotent = retry::is_idempotent(&parts.method, &parts.headers, retry);
     let upgrade_value = parts.headers.get(header::UPGRADE).cloned();
     headers::strip_hop_by_hop(&mut parts.headers);
-    let fwd = Forwarded {
-        client_ip: &client.peer.forwarded_for,
-        host: host.as_ref(),
-        request_id: client.request_id,
-        host_override: None,
-    };
-    headers::add_forwarded(&mut parts.headers, fwd);
     if let (true, Some(value)) = (is_upgrade, upgrade_value) {
         upgrade::restore_request_headers(&mut parts.headers, value);
     }
@@ -170,6 +163,11 @@ async fn forward(
     let template = Template {
         method: parts.method,
         headers: parts.headers,
+        forwarded: Forwarded {
+            client_ip: &client.peer.forwarded_for,
+            host: host.as_ref(),
+            request_id: client.request_id,
+        },
         query: parts.uri.query(),
         path,
         original,

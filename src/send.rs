@@ -6,7 +6,7 @@ use std::borrow::Cow;
 use std::future::Future;
 
 use bytes::Bytes;
-use http::header::{self, HeaderMap, HeaderValue};
+use http::header::{HeaderMap, HeaderValue};
 use http::uri::PathAndQuery;
 use http::{Method, Request, Response, Uri, Version};
 use std::sync::Arc;
@@ -19,6 +19,7 @@ use crate::error::ProxyError;
 use crate::gateway::RouteEntry;
 use crate::h1_pool::{self, EndpointPool, SendError};
 use crate::h1_wire::RequestHead;
+use crate::headers::{self, Forwarded};
 use crate::metrics_handles::AttemptOutcome;
 use crate::request_body::{RequestBody, Source};
 use crate::retry::{self, Failure};
@@ -30,8 +31,10 @@ use crate::upstream_conn;
 #[derive(Debug)]
 pub struct Template<'r> {
     pub method: Method,
-    /// Hop-by-hop removed, forwarding headers added.
+    /// The client's headers, hop-by-hop removed.
     pub headers: HeaderMap,
+    /// What errgate adds: written to the wire by its own client, inserted into hyper's copy.
+    pub forwarded: Forwarded<'r>,
     /// The normalized client path and its query.
     pub path: Cow<'r, str>,
     pub query: Option<&'r str>,
@@ -95,7 +98,11 @@ impl<'a> UpstreamSend<'a, '_> {
         let pool = entry.client.own_pool(endpoint)?;
         Some((pool, self.body.plain_bytes()?.clone()))
     }
-    fn request(&mut self, endpoint: usize) -> Result<Request<RequestBody>, ProxyError> {
+    fn request(
+        &mut self,
+        endpoint: usize,
+        host: Option<HeaderValue>,
+    ) -> Result<Request<RequestBody>, ProxyError> {
         let client = &self.entry.client;
         let body = self
             .body
@@ -114,9 +121,7 @@ impl<'a> UpstreamSend<'a, '_> {
         *req.uri_mut() = uri;
         *req.version_mut() = Version::HTTP_11;
         *req.headers_mut() = t.headers.clone();
-        if let Some(host) = host_override(self.entry, endpoint) {
-            req.headers_mut().insert(header::HOST, host);
-        }
+        headers::add_forwarded(req.headers_mut(), &t.forwarded, host);
         Ok(req)
     }
 }
@@ -134,13 +139,14 @@ impl Attempter for UpstreamSend<'_, '_> {
     type Response = Answer;
 
     fn send(&mut self, endpoint: usize) -> impl Future<Output = Outcome<Answer>> + Send {
+        let host = host_override(self.entry, endpoint);
         let attempt = match self.own_route(endpoint) {
             Some((pool, body)) => {
                 self.target(endpoint)
                     .map(|target| Attempt::Own { pool, body, target })
             }
             None => self
-                .request(endpoint)
+                .request(endpoint, host.clone())
                 .map(|req| Attempt::Hyper(Box::new(req))),
         };
         let entry = self.entry;
@@ -149,7 +155,6 @@ impl Attempter for UpstreamSend<'_, '_> {
         let deadline = self.deadline;
         let try_deadline = deadline.min(Instant::now() + entry.route.try_timeout);
         let template = &self.template;
-        let host = host_override(entry, endpoint);
         async move {
             let attempt = match attempt {
                 Ok(attempt) => attempt,
@@ -166,6 +171,7 @@ impl Attempter for UpstreamSend<'_, '_> {
                             method: &template.method,
                             target: target.as_str(),
                             headers: &template.headers,
+                            forwarded: &template.forwarded,
                             host: host.as_ref(),
                             authority: &pool.authority,
                             body_len: body.len(),
