@@ -59,7 +59,8 @@ pin_project! {
     pub struct ResponseBody {
         #[pin]
         kind: Kind,
-        log: Option<AccessLog>,
+        // Boxed: the record is large, and the response it rides on is moved several times.
+        log: Option<Box<AccessLog>>,
         hold: Option<Hold>,
     }
 }
@@ -94,7 +95,7 @@ impl ResponseBody {
     }
 
     /// Attaches the access-log record, written when the body is finished or dropped.
-    pub fn set_log(&mut self, log: AccessLog) {
+    pub fn set_log(&mut self, log: Box<AccessLog>) {
         self.log = Some(log);
     }
 
@@ -104,7 +105,7 @@ impl ResponseBody {
     }
 
     pub fn log_mut(&mut self) -> Option<&mut AccessLog> {
-        self.log.as_mut()
+        self.log.as_deref_mut()
     }
 }
 

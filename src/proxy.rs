@@ -52,12 +52,12 @@ pub async fn handle(
     let request_id = headers::client_request_id(req.headers())
         .cloned()
         .unwrap_or_else(headers::new_request_id);
-    let mut log = AccessLog::new(
+    let mut log = Box::new(AccessLog::new(
         request_id.clone(),
         peer.addr,
         req.method().clone(),
         req.uri(),
-    );
+    ));
     log.track_in_flight(&gw.metrics.in_flight);
     log.metrics = Some(gw.unrouted.clone());
     let head = req.method() == Method::HEAD;
