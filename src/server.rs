@@ -6,6 +6,7 @@ use std::future::Future;
 use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use http::header::HeaderValue;
@@ -15,7 +16,7 @@ use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulConnection;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
-use tokio_util::sync::CancellationToken;
+use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 
 use crate::admin::{self, Health};
 use crate::client_io::{self, LastWord};
@@ -140,14 +141,53 @@ async fn serve<C: GracefulConnection>(
     mut conn: Pin<&mut C>,
     (finish, cut_off): (CancellationToken, CancellationToken),
 ) -> Option<Result<(), C::Error>> {
-    tokio::select! {
-        result = conn.as_mut() => return Some(result),
-        () = finish.cancelled() => conn.as_mut().graceful_shutdown(),
-        () = cut_off.cancelled() => return None,
+    let (mut finish, mut cut_off) = (Watch::new(finish), Watch::new(cut_off));
+    let mut finishing = false;
+    std::future::poll_fn(|cx| {
+        if cut_off.poll(cx).is_ready() {
+            return Poll::Ready(None);
+        }
+        if !finishing && finish.poll(cx).is_ready() {
+            finishing = true;
+            conn.as_mut().graceful_shutdown();
+        }
+        conn.as_mut().poll(cx).map(Some)
+    })
+    .await
+}
+
+/// Waits for a token's cancellation at the price of an atomic load per poll once the task's
+/// waker is registered: tokio's `cancelled()` takes a lock on every poll, and a connection is
+/// polled several times per request.
+struct Watch {
+    token: CancellationToken,
+    wait: Pin<Box<WaitForCancellationFutureOwned>>,
+    registered: Option<Waker>,
+}
+
+impl Watch {
+    fn new(token: CancellationToken) -> Watch {
+        let wait = Box::pin(token.clone().cancelled_owned());
+        Watch {
+            token,
+            wait,
+            registered: None,
+        }
     }
-    tokio::select! {
-        result = conn.as_mut() => Some(result),
-        () = cut_off.cancelled() => None,
+
+    fn poll(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        if self.token.is_cancelled() {
+            return Poll::Ready(());
+        }
+        if self
+            .registered
+            .as_ref()
+            .is_some_and(|w| w.will_wake(cx.waker()))
+        {
+            return Poll::Pending;
+        }
+        self.registered = Some(cx.waker().clone());
+        self.wait.as_mut().poll(cx)
     }
 }
 
