@@ -136,7 +136,7 @@ impl LastWord {
     }
 }
 
-fn serialize(resp: Response<Bytes>) -> Vec<u8> {
+pub fn serialize(resp: Response<Bytes>) -> Vec<u8> {
     let (parts, body) = resp.into_parts();
     let mut out = Vec::with_capacity(256 + body.len());
     let reason = parts.status.canonical_reason().unwrap_or("");

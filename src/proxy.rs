@@ -43,12 +43,12 @@ impl Peer {
     }
 }
 
+/// A client request's body: hyper's, or none (a request errgate's own HTTP/1.1 server read,
+/// which it only serves when there is no body).
+pub type ClientRequest = Request<Option<Incoming>>;
+
 /// Serves one client request; never fails: every failure becomes an envelope.
-pub async fn handle(
-    gw: Arc<Gateway>,
-    req: Request<Incoming>,
-    peer: Peer,
-) -> Response<ResponseBody> {
+pub async fn handle(gw: Arc<Gateway>, req: ClientRequest, peer: Peer) -> Response<ResponseBody> {
     let request_id = headers::client_request_id(req.headers())
         .cloned()
         .unwrap_or_else(headers::new_request_id);
@@ -113,7 +113,7 @@ struct Client<'a> {
 
 async fn forward(
     gw: &Gateway,
-    mut req: Request<Incoming>,
+    mut req: ClientRequest,
     client: &Client<'_>,
     log: &mut AccessLog,
 ) -> Result<Response<ResponseBody>, ProxyError> {
@@ -130,7 +130,8 @@ async fn forward(
 
     let limit = gw.config.listener.max_request_body_bytes;
     let declared = declared_length(&parts);
-    if declared.is_some_and(|n| n > limit) || body.size_hint().lower() > limit {
+    let hinted = body.as_ref().map_or(0, |b| b.size_hint().lower());
+    if declared.is_some_and(|n| n > limit) || hinted > limit {
         return Err(ProxyError::BodyTooLarge);
     }
     let deadline = Instant::now() + entry.route.timeout;
@@ -148,12 +149,12 @@ async fn forward(
     if let (true, Some(value)) = (is_upgrade, upgrade_value) {
         upgrade::restore_request_headers(&mut parts.headers, value);
     }
-    let source = if body.is_end_stream() {
-        Source::empty()
-    } else if idempotent && declared.is_none_or(|n| n <= retry.max_body_bytes) {
-        Source::buffer(body, retry.max_body_bytes, limit, deadline).await?
-    } else {
-        Source::stream(body, limit)
+    let source = match body.filter(|b| !b.is_end_stream()) {
+        None => Source::empty(),
+        Some(body) if idempotent && declared.is_none_or(|n| n <= retry.max_body_bytes) => {
+            Source::buffer(body, retry.max_body_bytes, limit, deadline).await?
+        }
+        Some(body) => Source::stream(body, limit),
     };
     log.bytes_in = source.bytes_in().or(declared).unwrap_or(0);
     let original = match path {

@@ -4,9 +4,10 @@
 use std::convert::Infallible;
 use std::future::Future;
 use std::io;
+use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll, Waker};
+use std::task::Poll;
 use std::time::Duration;
 
 use http::header::HeaderValue;
@@ -14,19 +15,20 @@ use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulConnection;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
-use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
+use tokio_util::sync::CancellationToken;
 
 use crate::admin::{self, Health};
 use crate::client_io::{self, LastWord};
 use crate::config::Listener;
-use crate::envelope::OwnFailure;
 use crate::error::find;
 use crate::gateway::Gateway;
-use crate::headers;
+use crate::h1_server::{self, End, Stops};
+use crate::prefixed_io::Prefixed;
 use crate::proxy;
 use crate::reload::SharedGateway;
+use crate::watch::Watch;
 
 /// Concurrent HTTP/2 streams per client connection.
 const H2_MAX_STREAMS: u32 = 256;
@@ -51,7 +53,7 @@ pub async fn run(
 ) -> io::Result<()> {
     // Bound at start: a reload cannot change these (it warns instead).
     let cfg = shared.load().config.listener.clone();
-    let builder = http_builder(&cfg);
+    let builder = Arc::new(http_builder(&cfg));
     let slots = Arc::new(Semaphore::new(cfg.max_connections));
     // Cancelled when the drain asks connections to finish (after the close grace).
     let finish = CancellationToken::new();
@@ -90,40 +92,16 @@ pub async fn run(
                 }
             },
         };
-        let (current, health) = (shared.clone(), health.clone());
-        let client = proxy::Peer::new(peer);
-        let svc = service_fn(move |req: http::Request<hyper::body::Incoming>| {
-            // Each request runs on the gateway that was current when it arrived.
-            let gw = current.load_full();
-            let closing = !health.is_ready() && req.version() < http::Version::HTTP_2;
-            let client = client.clone();
-            async move {
-                let mut resp = proxy::handle(gw, req, client).await;
-                if closing {
-                    // Draining: answer, then close, instead of racing the client's next request.
-                    resp.headers_mut()
-                        .insert(http::header::CONNECTION, HeaderValue::from_static("close"));
-                }
-                Ok::<_, Infallible>(resp)
-            }
-        });
-        // Small responses must not wait for Nagle's algorithm.
-        let _ = stream.set_nodelay(true);
-        let (io, last_word) = client_io::split(stream);
-        let conn = builder
-            .serve_connection_with_upgrades(TokioIo::new(io), svc)
-            .into_owned();
-        let tokens = (finish.clone(), cut_off.clone());
-        let current = shared.clone();
+        let conn = Shared {
+            gateway: shared.clone(),
+            health: health.clone(),
+            builder: builder.clone(),
+            finish: finish.clone(),
+            cut_off: cut_off.clone(),
+            header_read_timeout: cfg.header_read_timeout,
+        };
         tokio::spawn(async move {
-            {
-                tokio::pin!(conn);
-                // The connection stays alive (and with it the socket) until its failure has
-                // been looked at, so a last word can still be written when it is dropped.
-                if let Some(Err(err)) = serve(conn.as_mut(), tokens).await {
-                    connection_failed(&current.load(), &*err, last_word);
-                }
-            } // dropped here: the socket closes
+            connection(stream, peer, conn).await;
             drop(permit);
         });
     }
@@ -135,60 +113,80 @@ pub async fn run(
     Ok(())
 }
 
+/// What every connection task gets.
+struct Shared {
+    gateway: SharedGateway,
+    health: Arc<Health>,
+    builder: Arc<Builder>,
+    finish: CancellationToken,
+    cut_off: CancellationToken,
+    header_read_timeout: Duration,
+}
+
+/// One client connection: errgate's own HTTP/1.1 loop first, hyper for whatever that loop
+/// hands over (request bodies, upgrades, HTTP/2, HTTP/1.0, heads it does not take).
+async fn connection(stream: TcpStream, peer: SocketAddr, shared: Shared) {
+    // Small responses must not wait for Nagle's algorithm.
+    let _ = stream.set_nodelay(true);
+    let (mut io, last_word) = client_io::split(stream);
+    let ctx = h1_server::Ctx {
+        shared: shared.gateway.clone(),
+        health: shared.health.clone(),
+        peer: proxy::Peer::new(peer),
+        header_read_timeout: shared.header_read_timeout,
+    };
+    let mut stops = Stops {
+        finish: Watch::new(shared.finish),
+        cut_off: Watch::new(shared.cut_off),
+    };
+    let prefix = match h1_server::serve(&mut io, &ctx, &mut stops).await {
+        End::Closed => return,
+        End::Handover(prefix) => prefix,
+    };
+    let current = ctx.shared.clone();
+    let svc = service_fn(move |req: http::Request<hyper::body::Incoming>| {
+        // Each request runs on the gateway that was current when it arrived.
+        let gw = ctx.shared.load_full();
+        let closing = !ctx.health.is_ready() && req.version() < http::Version::HTTP_2;
+        let client = ctx.peer.clone();
+        async move {
+            let mut resp = proxy::handle(gw, req.map(Some), client).await;
+            if closing {
+                // Draining: answer, then close, instead of racing the client's next request.
+                resp.headers_mut()
+                    .insert(http::header::CONNECTION, HeaderValue::from_static("close"));
+            }
+            Ok::<_, Infallible>(resp)
+        }
+    });
+    let io = TokioIo::new(Prefixed::new(prefix, io));
+    let conn = shared.builder.serve_connection_with_upgrades(io, svc);
+    tokio::pin!(conn);
+    // The connection stays alive (and with it the socket) until its failure has been looked
+    // at, so a last word can still be written when it is dropped.
+    if let Some(Err(err)) = serve(conn.as_mut(), &mut stops).await {
+        connection_failed(&current.load(), &*err, last_word);
+    }
+}
+
 /// Runs a connection to its end: asked to finish by the first token (graceful: in-flight
 /// requests complete, HTTP/2 gets GOAWAY), cut by the second. `None` when cut.
 async fn serve<C: GracefulConnection>(
     mut conn: Pin<&mut C>,
-    (finish, cut_off): (CancellationToken, CancellationToken),
+    stops: &mut Stops,
 ) -> Option<Result<(), C::Error>> {
-    let (mut finish, mut cut_off) = (Watch::new(finish), Watch::new(cut_off));
     let mut finishing = false;
     std::future::poll_fn(|cx| {
-        if cut_off.poll(cx).is_ready() {
+        if stops.cut_off.poll(cx).is_ready() {
             return Poll::Ready(None);
         }
-        if !finishing && finish.poll(cx).is_ready() {
+        if !finishing && (stops.finish.is_cancelled() || stops.finish.poll(cx).is_ready()) {
             finishing = true;
             conn.as_mut().graceful_shutdown();
         }
         conn.as_mut().poll(cx).map(Some)
     })
     .await
-}
-
-/// Waits for a token's cancellation at the price of an atomic load per poll once the task's
-/// waker is registered: tokio's `cancelled()` takes a lock on every poll, and a connection is
-/// polled several times per request.
-struct Watch {
-    token: CancellationToken,
-    wait: Pin<Box<WaitForCancellationFutureOwned>>,
-    registered: Option<Waker>,
-}
-
-impl Watch {
-    fn new(token: CancellationToken) -> Watch {
-        let wait = Box::pin(token.clone().cancelled_owned());
-        Watch {
-            token,
-            wait,
-            registered: None,
-        }
-    }
-
-    fn poll(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-        if self.token.is_cancelled() {
-            return Poll::Ready(());
-        }
-        if self
-            .registered
-            .as_ref()
-            .is_some_and(|w| w.will_wake(cx.waker()))
-        {
-            return Poll::Pending;
-        }
-        self.registered = Some(cx.waker().clone());
-        self.wait.as_mut().poll(cx)
-    }
 }
 
 /// Lets in-flight requests finish within `drain_timeout`, then cuts what is left.
@@ -240,11 +238,7 @@ fn connection_failed(
 ) {
     let timed_out = find::<hyper::Error>(err).is_some_and(hyper::Error::is_timeout);
     if timed_out && last_word.mid_request() {
-        let lang = gw.config.errors.default_locale.as_str();
-        let mut resp = OwnFailure::RequestHeadTimeout.response(&gw.catalog, lang, lang, false);
-        resp.headers_mut()
-            .insert(&headers::X_REQUEST_ID, headers::new_request_id());
-        last_word.send(resp);
+        last_word.send(h1_server::head_timeout_response(gw));
         return;
     }
     tracing::debug!(error = %err, "client connection ended with an error");

@@ -1,0 +1,251 @@
+//! Writing a response on errgate's own HTTP/1.1 server ([`crate::h1_server`]): the head is
+//! encoded into the connection's buffer, and body bytes that are already there (the common
+//! small response) go out in the same write.
+//!
+//! Framing follows what hyper's server does: the response's own `Content-Length`, else the
+//! body's exact size, else chunked; no body for `HEAD`, 1xx, 204 and 304. A body that fails
+//! midway ends the connection without the final chunk, so the client cannot mistake a cut-off
+//! transfer for a complete one.
+
+use std::cell::Cell;
+use std::future::poll_fn;
+use std::io::{self, IoSlice};
+use std::pin::{Pin, pin};
+use std::task::Poll;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use http::header::{self, HeaderValue};
+use http::{Response, StatusCode};
+use hyper::body::{Body, Frame};
+use tokio::io::{AsyncWrite, AsyncWriteExt};
+
+use crate::body::{BoxError, ResponseBody};
+use crate::watch::Watch;
+
+/// Body bytes copied into the head's buffer; larger frames are written from where they are.
+const COALESCE: usize = 16 * 1024;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Framing {
+    NoBody,
+    Length,
+    Chunked,
+}
+
+/// What the request asked of the response.
+#[derive(Debug, Clone, Copy)]
+pub struct Asked {
+    pub head: bool,
+    /// The client sent `Connection: close`, or errgate is draining.
+    pub close: bool,
+}
+
+/// Writes `resp`; `true` if the connection can carry another request.
+pub async fn write<W: AsyncWrite + Unpin>(
+    io: &mut W,
+    out: &mut Vec<u8>,
+    resp: Response<ResponseBody>,
+    asked: Asked,
+    cut_off: &mut Watch,
+) -> io::Result<bool> {
+    let (parts, body) = resp.into_parts();
+    out.clear();
+    let (framing, close) = encode_head(out, &parts, body.size_hint().exact(), asked);
+    if framing == Framing::NoBody {
+        drop(body);
+        write_pair(io, out, &[]).await?;
+        return Ok(!close);
+    }
+    let complete = send_body(io, out, pin!(body), framing, cut_off).await?;
+    Ok(complete && !close)
+}
+
+/// The status line and fields; returns the framing and whether the connection closes after.
+fn encode_head(
+    out: &mut Vec<u8>,
+    parts: &http::response::Parts,
+    exact: Option<u64>,
+    asked: Asked,
+) -> (Framing, bool) {
+    let status = parts.status;
+    out.extend_from_slice(b"HTTP/1.1 ");
+    out.extend_from_slice(status.as_str().as_bytes());
+    out.push(b' ');
+    out.extend_from_slice(status.canonical_reason().unwrap_or("").as_bytes());
+    out.extend_from_slice(b"\r\n");
+    let (mut has_length, mut has_date, mut close) = (false, false, asked.close);
+    for (name, value) in &parts.headers {
+        if *name == header::TRANSFER_ENCODING {
+            continue;
+        }
+        has_length |= *name == header::CONTENT_LENGTH;
+        has_date |= *name == header::DATE;
+        close |= *name == header::CONNECTION && says_close(value);
+        field(out, name.as_str().as_bytes(), value.as_bytes());
+    }
+    let bodyless = status.is_informational()
+        || status == StatusCode::NO_CONTENT
+        || status == StatusCode::NOT_MODIFIED;
+    let framing = match (bodyless || asked.head, has_length, exact) {
+        (true, _, _) => Framing::NoBody,
+        (false, true, _) => Framing::Length,
+        (false, false, Some(n)) => {
+            out.extend_from_slice(b"content-length: ");
+            out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
+            out.extend_from_slice(b"\r\n");
+            Framing::Length
+        }
+        (false, false, None) => {
+            out.extend_from_slice(b"transfer-encoding: chunked\r\n");
+            Framing::Chunked
+        }
+    };
+    if close && !parts.headers.contains_key(header::CONNECTION) {
+        out.extend_from_slice(b"connection: close\r\n");
+    }
+    if !has_date {
+        out.extend_from_slice(b"date: ");
+        http_date(out);
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(b"\r\n");
+    (framing, close)
+}
+
+fn says_close(value: &HeaderValue) -> bool {
+    value
+        .as_bytes()
+        .split(|&b| b == b',')
+        .any(|t| t.trim_ascii().eq_ignore_ascii_case(b"close"))
+}
+
+fn field(out: &mut Vec<u8>, name: &[u8], value: &[u8]) {
+    out.extend_from_slice(name);
+    out.extend_from_slice(b": ");
+    out.extend_from_slice(value);
+    out.extend_from_slice(b"\r\n");
+}
+
+thread_local! {
+    /// The `Date` value of the current second.
+    static DATE: Cell<(u64, [u8; 29])> = const { Cell::new((0, [0; 29])) };
+}
+
+fn http_date(out: &mut Vec<u8>) {
+    let now = SystemTime::now();
+    let secs = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let (cached, mut text) = DATE.get();
+    if cached != secs {
+        let formatted = httpdate::fmt_http_date(now);
+        if formatted.len() != text.len() {
+            out.extend_from_slice(formatted.as_bytes());
+            return;
+        }
+        text.copy_from_slice(formatted.as_bytes());
+        DATE.set((secs, text));
+    }
+    out.extend_from_slice(&text);
+}
+
+enum Step {
+    Frame(Option<Result<Frame<Bytes>, BoxError>>),
+    /// The body has nothing yet: write what is buffered meanwhile.
+    Flush,
+    Cut,
+}
+
+/// Sends the body after the head in `out`; `false` if it did not end cleanly.
+async fn send_body<W: AsyncWrite + Unpin>(
+    io: &mut W,
+    out: &mut Vec<u8>,
+    mut body: Pin<&mut ResponseBody>,
+    framing: Framing,
+    cut_off: &mut Watch,
+) -> io::Result<bool> {
+    loop {
+        let step = poll_fn(|cx| match body.as_mut().poll_frame(cx) {
+            Poll::Ready(frame) => Poll::Ready(Step::Frame(frame)),
+            Poll::Pending if !out.is_empty() => Poll::Ready(Step::Flush),
+            Poll::Pending => cut_off.poll(cx).map(|()| Step::Cut),
+        })
+        .await;
+        let data = match step {
+            Step::Flush => {
+                write_pair(io, out, &[]).await?;
+                out.clear();
+                continue;
+            }
+            Step::Cut => return Ok(false),
+            Step::Frame(None) => {
+                if framing == Framing::Chunked {
+                    out.extend_from_slice(b"0\r\n\r\n");
+                }
+                write_pair(io, out, &[]).await?;
+                return Ok(true);
+            }
+            Step::Frame(Some(Err(_))) => {
+                // What came before the failure still goes out; the connection then ends.
+                write_pair(io, out, &[]).await?;
+                return Ok(false);
+            }
+            Step::Frame(Some(Ok(frame))) => match frame.into_data() {
+                Ok(data) if !data.is_empty() => data,
+                // Trailers are dropped (hyper sends them only to clients that ask), as are
+                // empty data frames.
+                _ => continue,
+            },
+        };
+        if framing == Framing::Chunked {
+            push_hex(out, data.len());
+            out.extend_from_slice(b"\r\n");
+        }
+        if out.len() + data.len() <= COALESCE {
+            out.extend_from_slice(&data);
+        } else {
+            write_pair(io, out, &data).await?;
+            out.clear();
+        }
+        if framing == Framing::Chunked {
+            out.extend_from_slice(b"\r\n");
+        }
+    }
+}
+
+fn push_hex(out: &mut Vec<u8>, mut n: usize) {
+    let mut digits = [0u8; 16];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b"0123456789abcdef"[n & 0xf];
+        n >>= 4;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[i..]);
+}
+
+/// Writes `a` then `b`, in one vectored write when the socket takes both.
+async fn write_pair<W: AsyncWrite + Unpin>(io: &mut W, a: &[u8], b: &[u8]) -> io::Result<()> {
+    let (mut a, mut b) = (a, b);
+    while !a.is_empty() {
+        let n = io
+            .write_vectored(&[IoSlice::new(a), IoSlice::new(b)])
+            .await?;
+        if n == 0 {
+            return Err(io::ErrorKind::WriteZero.into());
+        }
+        if n < a.len() {
+            a = &a[n..];
+        } else {
+            b = &b[n - a.len()..];
+            a = &[];
+        }
+    }
+    io.write_all(b).await
+}
+
+#[cfg(test)]
+#[path = "h1_respond_tests.rs"]
+mod tests;
