@@ -13,6 +13,7 @@ use bytes::Bytes;
 use hyper::body::{Body, Frame, SizeHint};
 
 use crate::body::BoxError;
+use crate::h1_head::Facts;
 use crate::h1_pool::{Conn, EndpointPool};
 use crate::h1_wire::{self, Framing};
 
@@ -55,10 +56,13 @@ pub struct H1Body {
     /// A failure held back for one scheduler turn, so that what was already passed on (the
     /// response head, earlier data) is flushed to the client before the abort.
     failed: Option<BodyError>,
+    /// The response head's hop-by-hop fields were left out when it was parsed.
+    head_clean: bool,
 }
 
 impl H1Body {
-    pub fn new(conn: Conn, framing: Framing, keep_alive: bool, pool: Arc<EndpointPool>) -> Self {
+    pub fn new(conn: Conn, framing: Framing, facts: &Facts, pool: Arc<EndpointPool>) -> Self {
+        let keep_alive = facts.keep_alive;
         let (state, keep_alive) = match framing {
             Framing::Empty => (State::Done, keep_alive),
             Framing::Length(n) => (State::Length(n), keep_alive),
@@ -71,11 +75,17 @@ impl H1Body {
             keep_alive,
             pool,
             failed: None,
+            head_clean: facts.clean(),
         };
         if matches!(body.state, State::Done) {
             body.finish();
         }
         body
+    }
+
+    /// Whether the response head's hop-by-hop fields were already left out.
+    pub fn head_clean(&self) -> bool {
+        self.head_clean
     }
 
     /// The body is complete: the connection goes back to the pool if it is clean.

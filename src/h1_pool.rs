@@ -27,7 +27,7 @@ use tokio::time::Instant;
 use crate::config::{Endpoint, Upstream};
 use crate::error::{ConnectKind, ProxyError};
 use crate::h1_body::H1Body;
-use crate::h1_wire::{self, RequestHead, WireError};
+use crate::h1_wire::{self, Parsed, RequestHead, WireError};
 
 /// Read buffer reserved per read of a response.
 const READ_CHUNK: usize = 16 * 1024;
@@ -219,13 +219,14 @@ pub async fn send(
     write_request(&mut conn, head, body)
         .await
         .map_err(|e| fail(ProxyError::Reset(Box::new(e))))?;
-    let resp = read_head(&mut conn).await.map_err(|e| SendError {
+    let Parsed { resp, facts } = read_head(&mut conn).await.map_err(|e| SendError {
         reused: reused && e.before_any_byte,
         error: e.error,
     })?;
-    let framing = h1_wire::framing(head.method, &resp).map_err(|e| fail(protocol(e)))?;
-    let keep_alive = h1_wire::keep_alive(&resp);
-    let body = H1Body::new(conn, framing, keep_alive, pool.clone());
+    let framing = facts
+        .framing(head.method, resp.status())
+        .map_err(|e| fail(protocol(e)))?;
+    let body = H1Body::new(conn, framing, &facts, pool.clone());
     Ok(resp.map(|()| body))
 }
 
@@ -250,19 +251,25 @@ fn protocol(e: WireError) -> ProxyError {
 }
 
 /// Reads until a final (non-1xx) response head; `101` is refused (upgrades use hyper).
-async fn read_head(conn: &mut Conn) -> Result<Response<()>, HeadError> {
+async fn read_head(conn: &mut Conn) -> Result<Parsed, HeadError> {
     let mut any_byte = false;
     loop {
-        match h1_wire::parse_response(&mut conn.buf, &mut conn.fields) {
-            Ok(Some(resp)) if resp.status() == http::StatusCode::SWITCHING_PROTOCOLS => {
+        // A fresh exchange starts with an empty buffer: nothing to parse before the first read.
+        let parsed = if conn.buf.is_empty() {
+            Ok(None)
+        } else {
+            h1_wire::parse_response(&mut conn.buf, &mut conn.fields)
+        };
+        match parsed {
+            Ok(Some(p)) if p.resp.status() == http::StatusCode::SWITCHING_PROTOCOLS => {
                 let error = protocol(WireError::UnexpectedUpgrade);
                 return Err(HeadError {
                     error,
                     before_any_byte: false,
                 });
             }
-            Ok(Some(resp)) if resp.status().is_informational() => continue,
-            Ok(Some(resp)) => return Ok(resp),
+            Ok(Some(p)) if p.resp.status().is_informational() => continue,
+            Ok(Some(p)) => return Ok(p),
             Ok(None) => {}
             Err(e) => {
                 let error = protocol(e);

@@ -8,8 +8,10 @@ use bytes::{Bytes, BytesMut};
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::{Method, Request, Uri, Version};
 
-use crate::h1_wire::Fields;
 use crate::proxy::ClientRequest;
+
+/// Names and value positions of a head's fields, kept between requests for capacity.
+pub type Fields = Vec<(HeaderName, usize, usize)>;
 
 /// Header fields accepted in a request head here; more go to hyper (which has the same limit).
 const MAX_HEADERS: usize = 100;

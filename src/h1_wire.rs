@@ -1,7 +1,7 @@
 //! HTTP/1.1 on the wire for errgate's own upstream client ([`crate::h1_pool`]): the request
 //! head written straight from the attempt's template, the response head parsed with httparse
-//! (header values are slices of the read buffer, not copies), and how the response body is
-//! framed (RFC 9112 §6.3).
+//! (header values are slices of the read buffer, not copies; the fields themselves are read in
+//! [`crate::h1_head`]), and trailers.
 
 use std::mem::MaybeUninit;
 
@@ -9,6 +9,8 @@ use bytes::{Bytes, BytesMut};
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::{Method, Response, StatusCode, Version};
 
+pub use crate::h1_head::Fields;
+use crate::h1_head::{self, Facts};
 use crate::headers::{Forwarded, X_FORWARDED_FOR};
 
 /// Header fields accepted in a response head (hyper's client limit too).
@@ -128,15 +130,21 @@ fn push_decimal(out: &mut Vec<u8>, mut n: u64) {
     out.extend_from_slice(&digits[i..]);
 }
 
-/// Header names and value positions of a parsed head, kept between responses for capacity.
-pub type Fields = Vec<(HeaderName, usize, usize)>;
+/// A final or informational response head, and what its fields say.
+#[derive(Debug)]
+pub struct Parsed {
+    /// Hop-by-hop fields are left out unless `facts.clean()` is false.
+    pub resp: Response<()>,
+    pub facts: Facts,
+}
 
 /// Takes one complete response head off the front of `buf`; `None` when more bytes are needed.
-/// Header values share the head's memory.
+/// Header values share the head's memory; hop-by-hop fields are left out of the map (see
+/// [`crate::h1_head`]).
 pub fn parse_response(
     buf: &mut BytesMut,
     fields: &mut Fields,
-) -> Result<Option<Response<()>>, WireError> {
+) -> Result<Option<Parsed>, WireError> {
     let mut slots = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_HEADERS];
     let mut parsed = httparse::Response::new(&mut []);
     let config = httparse::ParserConfig::default();
@@ -153,23 +161,24 @@ pub fn parse_response(
     };
     fields.clear();
     let base = buf.as_ptr() as usize;
-    for h in parsed.headers.iter() {
-        let name = HeaderName::from_bytes(h.name.as_bytes()).map_err(|_| WireError::BadHeader)?;
-        let start = h.value.as_ptr() as usize - base;
-        fields.push((name, start, start + h.value.len()));
-    }
+    let facts = h1_head::scan(parsed.headers, base, version, fields)?;
     let head = buf.split_to(len).freeze();
-    let mut headers = HeaderMap::with_capacity(fields.len());
-    for (name, start, end) in fields.drain(..) {
-        let value = HeaderValue::from_maybe_shared(head.slice(start..end))
+    let keep_hop = !facts.clean();
+    let kept = fields.iter().filter(|f| keep_hop || !f.hop).count();
+    let mut headers = HeaderMap::with_capacity(kept);
+    for f in fields.drain(..) {
+        if f.hop && !keep_hop {
+            continue;
+        }
+        let value = HeaderValue::from_maybe_shared(head.slice(f.start..f.end))
             .map_err(|_| WireError::BadHeader)?;
-        headers.append(name, value);
+        headers.append(f.name, value);
     }
     let mut resp = Response::new(());
     *resp.status_mut() = status;
     *resp.version_mut() = version;
     *resp.headers_mut() = headers;
-    Ok(Some(resp))
+    Ok(Some(Parsed { resp, facts }))
 }
 
 /// How the response body is delimited.
@@ -180,74 +189,6 @@ pub enum Framing {
     Chunked,
     /// Until the upstream closes: the connection cannot be reused.
     UntilClose,
-}
-
-/// RFC 9112 §6.3, for a response to a request with `method`.
-pub fn framing(method: &Method, resp: &Response<()>) -> Result<Framing, WireError> {
-    let status = resp.status();
-    if *method == Method::HEAD
-        || status.is_informational()
-        || status == StatusCode::NO_CONTENT
-        || status == StatusCode::NOT_MODIFIED
-    {
-        return Ok(Framing::Empty);
-    }
-    let headers = resp.headers();
-    if let Some(last) = headers
-        .get_all(header::TRANSFER_ENCODING)
-        .iter()
-        .next_back()
-    {
-        let chunked = last
-            .as_bytes()
-            .rsplit(|&b| b == b',')
-            .next()
-            .is_some_and(|t| t.trim_ascii().eq_ignore_ascii_case(b"chunked"));
-        return Ok(if chunked {
-            Framing::Chunked
-        } else {
-            Framing::UntilClose
-        });
-    }
-    let mut length = None;
-    for value in headers.get_all(header::CONTENT_LENGTH) {
-        for part in value.as_bytes().split(|&b| b == b',') {
-            let n = parse_length(part.trim_ascii()).ok_or(WireError::BadContentLength)?;
-            if length.is_some_and(|l| l != n) {
-                return Err(WireError::BadContentLength);
-            }
-            length = Some(n);
-        }
-    }
-    Ok(match length {
-        Some(0) => Framing::Empty,
-        Some(n) => Framing::Length(n),
-        None => Framing::UntilClose,
-    })
-}
-
-fn parse_length(digits: &[u8]) -> Option<u64> {
-    if digits.is_empty() || digits.len() > 19 || !digits.iter().all(u8::is_ascii_digit) {
-        return None;
-    }
-    Some(digits.iter().fold(0, |n, d| n * 10 + u64::from(d - b'0')))
-}
-
-/// Whether the connection may carry another request after this response.
-pub fn keep_alive(resp: &Response<()>) -> bool {
-    let mut close = resp.version() == Version::HTTP_10;
-    for value in resp.headers().get_all(header::CONNECTION) {
-        for token in value.as_bytes().split(|&b| b == b',') {
-            let token = token.trim_ascii();
-            if token.eq_ignore_ascii_case(b"close") {
-                return false;
-            }
-            if token.eq_ignore_ascii_case(b"keep-alive") {
-                close = false;
-            }
-        }
-    }
-    !close
 }
 
 /// Trailer fields of a chunked body (`block` ends with the empty line).

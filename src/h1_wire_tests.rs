@@ -1,20 +1,40 @@
 use super::*;
 use crate::headers::Forwarded;
 
-fn parse(text: &str) -> Result<Option<Response<()>>, WireError> {
+fn parse(text: &str) -> Result<Option<Parsed>, WireError> {
     let mut buf = BytesMut::from(text.as_bytes());
     parse_response(&mut buf, &mut Vec::new())
 }
 
-fn resp(text: &str) -> Response<()> {
+fn parsed(text: &str) -> Parsed {
     parse(text).unwrap().unwrap()
+}
+
+fn resp(text: &str) -> Response<()> {
+    parsed(text).resp
+}
+
+fn framing(method: &Method, text: &str) -> Result<Framing, WireError> {
+    let Parsed { resp, facts } = parsed(text);
+    facts.framing(method, resp.status())
+}
+
+fn keep_alive(text: &str) -> bool {
+    parsed(text).facts.keep_alive
+}
+
+fn names(resp: &Response<()>) -> Vec<&str> {
+    resp.headers().keys().map(HeaderName::as_str).collect()
 }
 
 #[test]
 fn a_head_is_taken_off_the_buffer_and_values_keep_their_bytes() {
     let mut buf =
         BytesMut::from(&b"HTTP/1.1 404 Not Found\r\nA: 1\r\na: two \r\nB:\r\n\r\nbody"[..]);
-    let r = parse_response(&mut buf, &mut Vec::new()).unwrap().unwrap();
+    let r = parse_response(&mut buf, &mut Vec::new())
+        .unwrap()
+        .unwrap()
+        .resp;
     assert_eq!(r.status(), 404);
     assert_eq!(r.version(), Version::HTTP_11);
     let a: Vec<_> = r.headers().get_all("a").iter().collect();
@@ -42,8 +62,7 @@ fn partial_heads_wait_and_huge_or_broken_ones_fail() {
 
 #[test]
 fn framing_follows_rfc_9112() {
-    let get = Method::GET;
-    let f = |text: &str| framing(&get, &resp(text));
+    let f = |text: &str| framing(&Method::GET, text);
     assert_eq!(
         f("HTTP/1.1 200 OK\r\ncontent-length: 12\r\n\r\n").unwrap(),
         Framing::Length(12)
@@ -75,20 +94,72 @@ fn framing_follows_rfc_9112() {
         f("HTTP/1.1 304 Not Modified\r\n\r\n").unwrap(),
         Framing::Empty
     );
-    let head = resp("HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\n");
-    assert_eq!(framing(&Method::HEAD, &head).unwrap(), Framing::Empty);
+    let head = "HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\n";
+    assert_eq!(framing(&Method::HEAD, head).unwrap(), Framing::Empty);
 }
 
 #[test]
 fn keep_alive_depends_on_version_and_connection_tokens() {
-    assert!(keep_alive(&resp("HTTP/1.1 200 OK\r\n\r\n")));
-    assert!(!keep_alive(&resp(
+    assert!(keep_alive("HTTP/1.1 200 OK\r\n\r\n"));
+    assert!(!keep_alive(
         "HTTP/1.1 200 OK\r\nconnection: foo, Close\r\n\r\n"
-    )));
-    assert!(!keep_alive(&resp("HTTP/1.0 200 OK\r\n\r\n")));
-    assert!(keep_alive(&resp(
-        "HTTP/1.0 200 OK\r\nconnection: keep-alive\r\n\r\n"
-    )));
+    ));
+    assert!(!keep_alive("HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n"));
+    assert!(!keep_alive(
+        "HTTP/1.1 200 OK\r\nconnection: keep-alive\r\nconnection: close\r\n\r\n"
+    ));
+    assert!(!keep_alive("HTTP/1.0 200 OK\r\n\r\n"));
+    assert!(!keep_alive("HTTP/1.0 200 OK\r\nconnection: x-a\r\n\r\n"));
+    assert!(keep_alive(
+        "HTTP/1.0 200 OK\r\nconnection: Keep-Alive\r\n\r\n"
+    ));
+}
+
+#[test]
+fn hop_by_hop_fields_are_left_out_of_the_map_but_still_frame_the_body() {
+    let p = parsed(
+        "HTTP/1.1 200 OK\r\nServer: nginx\r\nConnection: keep-alive\r\nKeep-Alive: timeout=5\r\n\
+         Proxy-Connection: keep-alive\r\nProxy-Authenticate: Basic\r\nProxy-Authorization: x\r\n\
+         Trailer: x-sum\r\nTransfer-Encoding: chunked\r\nUpgrade: h2c\r\nTE: gzip\r\n\
+         Content-Length: 3\r\nX-Kept: 1\r\n\r\n",
+    );
+    assert!(p.facts.clean());
+    assert_eq!(names(&p.resp), ["server", "content-length", "x-kept"]);
+    assert_eq!(p.resp.headers()["content-length"], "3");
+    assert_eq!(
+        p.facts.framing(&Method::GET, p.resp.status()).unwrap(),
+        Framing::Chunked
+    );
+    assert!(p.facts.keep_alive);
+}
+
+#[test]
+fn te_trailers_is_kept_and_any_other_te_is_not() {
+    let kept = resp("HTTP/1.1 200 OK\r\nte: Trailers\r\nte: gzip\r\n\r\n");
+    let te: Vec<_> = kept.headers().get_all("te").iter().collect();
+    assert_eq!(
+        te,
+        ["Trailers", "gzip"],
+        "the first TE decides, as in strip_hop_by_hop"
+    );
+    let gone = resp("HTTP/1.1 200 OK\r\nte: gzip\r\nte: trailers\r\nx: 1\r\n\r\n");
+    assert_eq!(names(&gone), ["x"]);
+}
+
+/// `Connection` naming other fields keeps every field; `strip_hop_by_hop` removes them later.
+#[test]
+fn connection_nominated_fields_are_left_to_strip_hop_by_hop() {
+    let text = "HTTP/1.1 200 OK\r\nConnection: close, X-Secret\r\nX-Secret: 1\r\n\
+                Keep-Alive: timeout=5\r\nProxy-Authenticate: Basic\r\nx-kept: 1\r\n\r\n";
+    let Parsed { mut resp, facts } = parsed(text);
+    assert!(!facts.clean());
+    assert!(!facts.keep_alive);
+    assert_eq!(resp.headers().len(), 5);
+    crate::headers::strip_hop_by_hop(resp.headers_mut());
+    assert_eq!(names(&resp), ["x-kept"]);
+    let options = parsed("HTTP/1.1 200 OK\r\nconnection: Keep-Alive, upgrade, TE, close\r\n\r\n");
+    assert!(options.facts.clean(), "options are not field names");
+    assert!(options.resp.headers().is_empty());
 }
 
 fn encoded(

@@ -201,11 +201,11 @@ async fn forward(
 }
 
 /// The upstream's final response as the client gets it: relayed upgrade, rewritten error, or
-/// the streamed success.
+/// the streamed success; never with the upstream's hop-by-hop fields.
 async fn respond_upstream(
     gw: &Gateway,
     entry: &RouteEntry,
-    resp: Response<UpstreamBody>,
+    mut resp: Response<UpstreamBody>,
     client: &Client<'_>,
     client_upgrade: Option<hyper::upgrade::OnUpgrade>,
     deadline: Instant,
@@ -213,6 +213,10 @@ async fn respond_upstream(
 ) -> Response<ResponseBody> {
     if let (StatusCode::SWITCHING_PROTOCOLS, Some(on_upgrade)) = (resp.status(), client_upgrade) {
         return upgrade::relay(resp, on_upgrade);
+    }
+    // errgate's own client usually left them out while it parsed the head.
+    if !resp.body().hop_by_hop_removed() {
+        headers::strip_hop_by_hop(resp.headers_mut());
     }
     if normalize::wants_rewrite(entry, resp.status()) {
         let ctx = normalize::Ctx {
@@ -227,8 +231,7 @@ async fn respond_upstream(
         log.error_owned = Some(decision.code);
         return resp;
     }
-    let (mut rparts, rbody) = resp.into_parts();
-    headers::strip_hop_by_hop(&mut rparts.headers);
+    let (rparts, rbody) = resp.into_parts();
     let body = ResponseBody::upstream(rbody, entry.route.try_timeout);
     Response::from_parts(rparts, body)
 }

@@ -16,6 +16,18 @@ pub enum UpstreamBody {
     Own(H1Body),
 }
 
+impl UpstreamBody {
+    /// Whether the response's hop-by-hop fields are already gone: errgate's own client leaves
+    /// them out while parsing the head (unless `Connection` nominated other fields); hyper's
+    /// keeps them.
+    pub fn hop_by_hop_removed(&self) -> bool {
+        match self {
+            UpstreamBody::Hyper(_) => false,
+            UpstreamBody::Own(inner) => inner.head_clean(),
+        }
+    }
+}
+
 impl Body for UpstreamBody {
     type Data = Bytes;
     type Error = BoxError;

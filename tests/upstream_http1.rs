@@ -272,3 +272,33 @@ async fn a_chunked_body_cut_short_aborts_the_client() {
     assert_eq!(resp.status(), 200);
     assert!(resp.into_body().collect().await.is_err());
 }
+
+/// The upstream's hop-by-hop fields never reach the client: left out while the head is parsed
+/// or, when `Connection` names other fields, stripped later; on rewritten errors too.
+#[tokio::test]
+async fn hop_by_hop_response_fields_do_not_reach_the_client() {
+    const REST: &str = "X-Secret: 1\r\nKeep-Alive: timeout=5\r\nProxy-Authenticate: Basic\r\n\
+                        Trailer: x-sum\r\nUpgrade: h2c\r\nTE: gzip\r\nX-Kept: 1\r\n\
+                        content-length: 2\r\n\r\nok";
+    for status in [200, 503] {
+        for connection in ["keep-alive", "close, X-Secret"] {
+            let answer = format!("HTTP/1.1 {status} S\r\nConnection: {connection}\r\n{REST}");
+            let (backend, _) = keep_alive_backend(answer.leak()).await;
+            let gw = Gateway::start(&config_for(&backend.to_string(), "")).await;
+            let (parts, body) = send(get(&gw.url("/x"))).await;
+            assert_eq!(parts.status, status);
+            for name in ["connection", "keep-alive", "proxy-authenticate", "trailer"] {
+                assert!(!parts.headers.contains_key(name), "{name}: {connection}");
+            }
+            assert!(!parts.headers.contains_key("upgrade") && !parts.headers.contains_key("te"));
+            let nominated = connection.contains("X-Secret");
+            assert_eq!(parts.headers.contains_key("x-secret"), !nominated);
+            assert_eq!(parts.headers["x-kept"], "1");
+            if status == 200 {
+                assert_eq!(&body[..], b"ok");
+            } else {
+                envelope(&body);
+            }
+        }
+    }
+}
