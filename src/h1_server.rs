@@ -26,9 +26,9 @@ use crate::admin::Health;
 use crate::client_io::{self, ClientIo};
 use crate::envelope::OwnFailure;
 use crate::gateway::Gateway;
-use crate::h1_request::{Parsed, parse};
+use crate::h1_request::{Fields, Parsed, parse};
 use crate::h1_respond::{self, Asked};
-use crate::h1_wire::Fields;
+
 use crate::headers;
 use crate::proxy::{self, ClientRequest, Peer};
 use crate::reload::SharedGateway;
