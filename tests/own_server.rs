@@ -1,0 +1,140 @@
+//! errgate's own HTTP/1.1 server loop (src/h1_server.rs) with raw clients: pipelined requests,
+//! the hand-over to hyper in the middle of a connection, HEAD, chunked answers, bodies cut
+//! short, and heads it leaves to hyper.
+
+mod support;
+
+use std::time::Duration;
+
+use http::Response;
+use http_body_util::BodyExt;
+use support::*;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+/// A backend answering `METHOD PATH BODY-LENGTH`.
+async fn echo_backend() -> std::net::SocketAddr {
+    hyper_backend(|req: http::Request<hyper::body::Incoming>| async move {
+        let line = format!("{} {}", req.method(), req.uri().path());
+        let body = req.into_body().collect().await.unwrap().to_bytes();
+        Response::new(full(format!("{line} {}", body.len())))
+    })
+    .await
+}
+
+/// Sends `request` on one connection and reads until errgate closes it (bounded).
+async fn exchange(gw: &Gateway, request: &str) -> String {
+    let read = raw_exchange(gw.addr, request.as_bytes());
+    tokio::time::timeout(Duration::from_secs(10), read)
+        .await
+        .expect("errgate closed the connection")
+}
+
+#[tokio::test]
+async fn pipelined_requests_are_answered_in_order_across_the_hand_over_to_hyper() {
+    let gw = Gateway::start(&config_for(&echo_backend().await.to_string(), "")).await;
+    // The GET is served by errgate's loop, the POST (a body) makes it hand the connection,
+    // with the rest of the pipeline, to hyper, which serves the POST and the last GET.
+    let text = exchange(
+        &gw,
+        "GET /a HTTP/1.1\r\nhost: t\r\n\r\n\
+         POST /b HTTP/1.1\r\nhost: t\r\ncontent-length: 5\r\n\r\nhello\
+         GET /c HTTP/1.1\r\nhost: t\r\nconnection: close\r\n\r\n",
+    )
+    .await;
+    assert_eq!(text.matches("HTTP/1.1 200 OK\r\n").count(), 3, "{text}");
+    let (a, b, c) = (
+        text.find("GET /a 0").unwrap(),
+        text.find("POST /b 5").unwrap(),
+        text.find("GET /c 0").unwrap(),
+    );
+    assert!(a < b && b < c, "{text}");
+}
+
+#[tokio::test]
+async fn head_answers_carry_no_body_and_the_connection_goes_on() {
+    let gw = Gateway::start(&config_for(&echo_backend().await.to_string(), "")).await;
+    let text = exchange(
+        &gw,
+        "HEAD /h HTTP/1.1\r\nhost: t\r\n\r\n\
+         GET /g HTTP/1.1\r\nhost: t\r\nconnection: close\r\n\r\n",
+    )
+    .await;
+    let (head, get) = text.split_at(text.rfind("HTTP/1.1 200 OK").unwrap());
+    assert!(head.contains("content-length: 9\r\n"), "{head}");
+    assert!(
+        head.ends_with("\r\n\r\n"),
+        "no body bytes after the HEAD answer: {head}"
+    );
+    assert!(get.contains("connection: close\r\n"), "{get}");
+    assert!(get.ends_with("\r\n\r\nGET /g 0"), "{get}");
+}
+
+#[tokio::test]
+async fn a_body_of_unknown_length_is_chunked_to_the_client() {
+    let (backend, _) = raw_backend(|mut s| async move {
+        read_head(&mut s).await;
+        let answer = "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n\
+                      5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n";
+        let _ = s.write_all(answer.as_bytes()).await;
+    })
+    .await;
+    let gw = Gateway::start(&config_for(&backend.to_string(), "")).await;
+    let text = exchange(
+        &gw,
+        "GET /x HTTP/1.1\r\nhost: t\r\nconnection: close\r\n\r\n",
+    )
+    .await;
+    assert!(text.contains("transfer-encoding: chunked\r\n"), "{text}");
+    let body = &text[text.find("\r\n\r\n").unwrap() + 4..];
+    let body = body.replace("\r\n", "|");
+    assert!(body.ends_with("|0||"), "terminated: {body}");
+    assert!(body.contains("hello") && body.contains(" world"), "{body}");
+}
+
+#[tokio::test]
+async fn an_upstream_body_cut_short_ends_the_client_connection_without_completing_it() {
+    let (backend, _) = raw_backend(|mut s| async move {
+        read_head(&mut s).await;
+        let _ = s
+            .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\n0123456789")
+            .await;
+        // Closed here: 90 bytes short.
+    })
+    .await;
+    let gw = Gateway::start(&config_for(&backend.to_string(), "")).await;
+    // A keep-alive request: only errgate closing the connection ends the read.
+    let text = exchange(&gw, "GET /x HTTP/1.1\r\nhost: t\r\n\r\n").await;
+    assert!(text.starts_with("HTTP/1.1 200 OK\r\n"), "{text}");
+    let body = &text[text.find("\r\n\r\n").unwrap() + 4..];
+    assert!(body.len() < 100, "{body}");
+}
+
+#[tokio::test]
+async fn heads_the_loop_refuses_get_hyper_s_answer() {
+    let gw = Gateway::start(&config_for(&echo_backend().await.to_string(), "")).await;
+    let text = exchange(&gw, "GET /x HTTP/1.1\r\nbad header line\r\n\r\n").await;
+    assert!(text.starts_with("HTTP/1.1 400"), "{text}");
+}
+
+#[tokio::test]
+async fn a_keep_alive_connection_serves_many_requests() {
+    let gw = Gateway::start(&config_for(&echo_backend().await.to_string(), "")).await;
+    let mut s = TcpStream::connect(gw.addr).await.unwrap();
+    for i in 0..50 {
+        let req = format!("GET /n{i} HTTP/1.1\r\nhost: t\r\n\r\n");
+        s.write_all(req.as_bytes()).await.unwrap();
+        let want = format!("GET /n{i} 0");
+        let mut seen = Vec::new();
+        let mut chunk = [0u8; 1024];
+        while !String::from_utf8_lossy(&seen).ends_with(&want) {
+            let n = s.read(&mut chunk).await.unwrap();
+            assert!(n > 0, "closed after {i} requests");
+            seen.extend_from_slice(&chunk[..n]);
+        }
+        let text = String::from_utf8_lossy(&seen);
+        assert!(text.starts_with("HTTP/1.1 200 OK\r\n"), "{text}");
+        assert!(text.contains("\r\ndate: "), "{text}");
+        assert!(text.contains("\r\nx-request-id: "), "{text}");
+    }
+}
