@@ -82,6 +82,11 @@ impl AsyncRead for ClientIo {
 }
 
 impl ClientIo {
+    /// Ready when the socket has something to read (or has closed).
+    pub fn poll_read_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.stream.poll_read_ready(cx)
+    }
+
     fn wrote<T>(&self, result: Poll<io::Result<T>>) -> Poll<io::Result<T>> {
         let reading = &self.state.reading;
         if matches!(result, Poll::Ready(Ok(_))) && reading.load(Ordering::Relaxed) {

@@ -63,6 +63,11 @@ impl Facts {
         !self.nominates
     }
 
+    /// `Transfer-Encoding` and `Content-Length` both given: the encoding decides the framing.
+    pub fn length_overridden(&self) -> bool {
+        self.chunked.is_some() && (self.length.is_some() || self.bad_length)
+    }
+
     /// How the body of the response to a request with `method` is delimited (RFC 9112 §6.3).
     pub fn framing(&self, method: &Method, status: StatusCode) -> Result<Framing, WireError> {
         if *method == Method::HEAD

@@ -18,10 +18,11 @@ use bytes::Bytes;
 use http::header::{self, HeaderValue};
 use http::{Response, StatusCode};
 use hyper::body::{Body, Frame};
-use tokio::io::{AsyncWrite, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 
 use crate::body::{BoxError, ResponseBody};
-use crate::watch::Watch;
+use crate::client_io::ClientIo;
+use crate::h1_conn::{Conn, client_gone};
 
 /// Body bytes copied into the head's buffer; larger frames are written from where they are.
 const COALESCE: usize = 16 * 1024;
@@ -29,7 +30,7 @@ const COALESCE: usize = 16 * 1024;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Framing {
     NoBody,
-    Length,
+    Length(u64),
     Chunked,
 }
 
@@ -42,22 +43,20 @@ pub struct Asked {
 }
 
 /// Writes `resp`; `true` if the connection can carry another request.
-pub async fn write<W: AsyncWrite + Unpin>(
-    io: &mut W,
-    out: &mut Vec<u8>,
+pub async fn write(
+    conn: &mut Conn<'_>,
     resp: Response<ResponseBody>,
     asked: Asked,
-    cut_off: &mut Watch,
 ) -> io::Result<bool> {
     let (parts, body) = resp.into_parts();
-    out.clear();
-    let (framing, close) = encode_head(out, &parts, body.size_hint().exact(), asked);
+    conn.out.clear();
+    let (framing, close) = encode_head(conn.out, &parts, body.size_hint().exact(), asked);
     if framing == Framing::NoBody {
         drop(body);
-        write_pair(io, out, &[]).await?;
+        write_pair(conn.io, conn.out, &[]).await?;
         return Ok(!close);
     }
-    let complete = send_body(io, out, pin!(body), framing, cut_off).await?;
+    let complete = send_body(conn, pin!(body), framing).await?;
     Ok(complete && !close)
 }
 
@@ -74,43 +73,73 @@ fn encode_head(
     out.push(b' ');
     out.extend_from_slice(status.canonical_reason().unwrap_or("").as_bytes());
     out.extend_from_slice(b"\r\n");
-    let (mut has_length, mut has_date, mut close) = (false, false, asked.close);
-    for (name, value) in &parts.headers {
-        if *name == header::TRANSFER_ENCODING {
-            continue;
-        }
-        has_length |= *name == header::CONTENT_LENGTH;
-        has_date |= *name == header::DATE;
-        close |= *name == header::CONNECTION && says_close(value);
-        field(out, name.as_str().as_bytes(), value.as_bytes());
-    }
-    let bodyless = status.is_informational()
-        || status == StatusCode::NO_CONTENT
-        || status == StatusCode::NOT_MODIFIED;
-    let framing = match (bodyless || asked.head, has_length, exact) {
+    // No length at all on 1xx and 204 (RFC 9110 §8.6); no body on those and 304.
+    let no_length = status.is_informational() || status == StatusCode::NO_CONTENT;
+    let seen = copy_fields(out, &parts.headers, no_length);
+    let bodyless = no_length || status == StatusCode::NOT_MODIFIED;
+    let framing = match (bodyless || asked.head, seen.length, exact) {
         (true, _, _) => Framing::NoBody,
-        (false, true, _) => Framing::Length,
-        (false, false, Some(n)) => {
+        (false, Some(n), _) => Framing::Length(n),
+        (false, None, Some(n)) => {
             out.extend_from_slice(b"content-length: ");
             out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
             out.extend_from_slice(b"\r\n");
-            Framing::Length
+            Framing::Length(n)
         }
-        (false, false, None) => {
+        (false, None, None) => {
             out.extend_from_slice(b"transfer-encoding: chunked\r\n");
             Framing::Chunked
         }
     };
-    if close && !parts.headers.contains_key(header::CONNECTION) {
+    // A 1xx never reaches this writer (the upstream client consumes them); if one did, the
+    // connection would not be trusted afterwards.
+    let close = asked.close || seen.close || status.is_informational();
+    if close && !seen.close {
         out.extend_from_slice(b"connection: close\r\n");
     }
-    if !has_date {
+    if !seen.date {
         out.extend_from_slice(b"date: ");
         http_date(out);
         out.extend_from_slice(b"\r\n");
     }
     out.extend_from_slice(b"\r\n");
     (framing, close)
+}
+
+/// What the response's own fields said about framing, date and closing.
+#[derive(Default)]
+struct Seen {
+    length: Option<u64>,
+    date: bool,
+    close: bool,
+}
+
+/// Copies the fields errgate passes on. `Transfer-Encoding` is errgate's to set; of
+/// `Content-Length` only the first valid value is kept (and none when `no_length`).
+fn copy_fields(out: &mut Vec<u8>, headers: &http::HeaderMap, no_length: bool) -> Seen {
+    let mut seen = Seen::default();
+    for (name, value) in headers {
+        if *name == header::TRANSFER_ENCODING {
+            continue;
+        }
+        if *name == header::CONTENT_LENGTH {
+            match parse_length(value.as_bytes()) {
+                Some(n) if seen.length.is_none() && !no_length => seen.length = Some(n),
+                _ => continue,
+            }
+        }
+        seen.date |= *name == header::DATE;
+        seen.close |= *name == header::CONNECTION && says_close(value);
+        field(out, name.as_str().as_bytes(), value.as_bytes());
+    }
+    seen
+}
+
+fn parse_length(digits: &[u8]) -> Option<u64> {
+    if digits.is_empty() || digits.len() > 19 || !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    Some(digits.iter().fold(0, |n, d| n * 10 + u64::from(d - b'0')))
 }
 
 fn says_close(value: &HeaderValue) -> bool {
@@ -152,37 +181,44 @@ enum Step {
     Frame(Option<Result<Frame<Bytes>, BoxError>>),
     /// The body has nothing yet: write what is buffered meanwhile.
     Flush,
-    Cut,
+    /// The client went away.
+    Gone,
 }
 
-/// Sends the body after the head in `out`; `false` if it did not end cleanly.
-async fn send_body<W: AsyncWrite + Unpin>(
-    io: &mut W,
-    out: &mut Vec<u8>,
+/// Sends the body after the head in `out`; `false` if it did not end cleanly (the connection
+/// then closes). A declared length is enforced: bytes beyond it are not sent, and a body
+/// that ends short of it ends the connection.
+async fn send_body(
+    conn: &mut Conn<'_>,
     mut body: Pin<&mut ResponseBody>,
     framing: Framing,
-    cut_off: &mut Watch,
 ) -> io::Result<bool> {
+    let Conn { io, buf, out } = conn;
+    let mut left = match framing {
+        Framing::Length(n) => n,
+        _ => u64::MAX,
+    };
     loop {
         let step = poll_fn(|cx| match body.as_mut().poll_frame(cx) {
             Poll::Ready(frame) => Poll::Ready(Step::Frame(frame)),
             Poll::Pending if !out.is_empty() => Poll::Ready(Step::Flush),
-            Poll::Pending => cut_off.poll(cx).map(|()| Step::Cut),
+            Poll::Pending if client_gone(cx, io, buf) => Poll::Ready(Step::Gone),
+            Poll::Pending => Poll::Pending,
         })
         .await;
-        let data = match step {
+        let mut data = match step {
             Step::Flush => {
                 write_pair(io, out, &[]).await?;
                 out.clear();
                 continue;
             }
-            Step::Cut => return Ok(false),
+            Step::Gone => return Ok(false),
             Step::Frame(None) => {
                 if framing == Framing::Chunked {
                     out.extend_from_slice(b"0\r\n\r\n");
                 }
                 write_pair(io, out, &[]).await?;
-                return Ok(true);
+                return Ok(matches!(framing, Framing::Chunked) || left == 0);
             }
             Step::Frame(Some(Err(_))) => {
                 // What came before the failure still goes out; the connection then ends.
@@ -196,20 +232,41 @@ async fn send_body<W: AsyncWrite + Unpin>(
                 _ => continue,
             },
         };
-        if framing == Framing::Chunked {
-            push_hex(out, data.len());
-            out.extend_from_slice(b"\r\n");
+        let overrun = data.len() as u64 > left;
+        if overrun {
+            data.truncate(usize::try_from(left).unwrap_or(usize::MAX));
         }
-        if out.len() + data.len() <= COALESCE {
-            out.extend_from_slice(&data);
-        } else {
-            write_pair(io, out, &data).await?;
-            out.clear();
-        }
-        if framing == Framing::Chunked {
-            out.extend_from_slice(b"\r\n");
+        left -= data.len() as u64;
+        put_data(io, out, &data, framing).await?;
+        if overrun {
+            write_pair(io, out, &[]).await?;
+            return Ok(false);
         }
     }
+}
+
+/// Appends (or, when large, writes) one data frame in the body's framing.
+async fn put_data(
+    io: &mut ClientIo,
+    out: &mut Vec<u8>,
+    data: &[u8],
+    framing: Framing,
+) -> io::Result<()> {
+    let chunked = framing == Framing::Chunked;
+    if chunked {
+        push_hex(out, data.len());
+        out.extend_from_slice(b"\r\n");
+    }
+    if out.len() + data.len() <= COALESCE {
+        out.extend_from_slice(data);
+    } else {
+        write_pair(io, out, data).await?;
+        out.clear();
+    }
+    if chunked {
+        out.extend_from_slice(b"\r\n");
+    }
+    Ok(())
 }
 
 fn push_hex(out: &mut Vec<u8>, mut n: usize) {
@@ -227,7 +284,7 @@ fn push_hex(out: &mut Vec<u8>, mut n: usize) {
 }
 
 /// Writes `a` then `b`, in one vectored write when the socket takes both.
-async fn write_pair<W: AsyncWrite + Unpin>(io: &mut W, a: &[u8], b: &[u8]) -> io::Result<()> {
+async fn write_pair(io: &mut ClientIo, a: &[u8], b: &[u8]) -> io::Result<()> {
     let (mut a, mut b) = (a, b);
     while !a.is_empty() {
         let n = io

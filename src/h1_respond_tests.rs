@@ -38,7 +38,7 @@ fn known_sizes_get_a_length_and_every_head_a_date() {
         "{text}"
     );
     assert!(text.ends_with(" GMT\r\n\r\n"), "{text}");
-    assert_eq!((framing, close), (Framing::Length, false));
+    assert_eq!((framing, close), (Framing::Length(5), false));
 }
 
 #[test]
@@ -53,7 +53,7 @@ fn the_response_s_own_length_and_date_are_kept_and_transfer_encoding_is_errgate_
         text,
         "HTTP/1.1 404 Not Found\r\ncontent-length: 7\r\ndate: Sun, 06 Nov 1994 08:49:37 GMT\r\n\r\n"
     );
-    assert_eq!(framing, Framing::Length);
+    assert_eq!(framing, Framing::Length(7));
 }
 
 #[test]
@@ -109,4 +109,23 @@ fn chunk_sizes_are_lower_case_hex() {
     push_hex(&mut out, 0x1a2f);
     push_hex(&mut out, 0);
     assert_eq!(out, b"1a2f0");
+}
+
+#[test]
+fn a_204_carries_no_length_and_only_one_valid_length_is_passed_on() {
+    let (text, framing, _) = head(204, &[("content-length", "5"), ("date", "d")], None, GET);
+    assert_eq!(text, "HTTP/1.1 204 No Content\r\ndate: d\r\n\r\n");
+    assert_eq!(framing, Framing::NoBody);
+    let fields = [
+        ("content-length", "x"),
+        ("content-length", "3"),
+        ("content-length", "4"),
+        ("date", "d"),
+    ];
+    let (text, framing, _) = head(200, &fields, None, GET);
+    assert_eq!(
+        text,
+        "HTTP/1.1 200 OK\r\ncontent-length: 3\r\ndate: d\r\n\r\n"
+    );
+    assert_eq!(framing, Framing::Length(3));
 }

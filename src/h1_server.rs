@@ -10,13 +10,12 @@
 //! proxied request; this loop does the same work in a fraction of that.
 
 use std::future::poll_fn;
-use std::io;
 use std::pin::{Pin, pin};
 use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
-use bytes::{Bytes, BytesMut};
+use bytes::{Buf, Bytes, BytesMut};
 use http::Method;
 use http::header::{self, HeaderValue};
 use tokio::io::AsyncWriteExt;
@@ -26,6 +25,7 @@ use crate::admin::Health;
 use crate::client_io::{self, ClientIo};
 use crate::envelope::OwnFailure;
 use crate::gateway::Gateway;
+use crate::h1_conn::{Conn, client_gone, poll_fill};
 use crate::h1_request::{Fields, Parsed, parse};
 use crate::h1_respond::{self, Asked};
 
@@ -36,8 +36,6 @@ use crate::watch::Watch;
 
 /// A head still incomplete at this size goes to hyper, which applies its own limit.
 const MAX_HEAD: usize = 16 * 1024;
-/// Read buffer growth step.
-const READ_CHUNK: usize = 8 * 1024;
 
 /// What a connection shares with its requests.
 pub struct Ctx {
@@ -54,20 +52,17 @@ pub enum End {
     Handover(Bytes),
 }
 
-/// The drain tokens: asked to finish (idle connections close), and cut.
-pub struct Stops {
-    pub finish: Watch,
-    pub cut_off: Watch,
-}
-
-/// Serves requests on `io` until the connection ends or needs hyper.
-pub async fn serve(io: &mut ClientIo, ctx: &Ctx, stops: &mut Stops) -> End {
-    let mut buf = BytesMut::with_capacity(READ_CHUNK);
-    let mut out = Vec::with_capacity(1024);
+/// Serves requests on `io` until the connection ends or needs hyper. `finish` (the drain)
+/// closes the connection when it is idle or after the answer in flight; the caller enforces
+/// the drain's cut-off around this whole loop.
+pub async fn serve(io: &mut ClientIo, ctx: &Ctx, finish: &mut Watch) -> End {
+    // Allocated at the first bytes (see `poll_fill`), so idle connections cost little.
+    let mut buf = BytesMut::new();
+    let mut out = Vec::new();
     let mut fields = Fields::new();
     let mut timer = HeadTimer::new(ctx.header_read_timeout);
     loop {
-        let (req, close) = match read_request(io, &mut buf, &mut fields, &mut timer, stops).await {
+        let (req, close) = match read_request(io, &mut buf, &mut fields, &mut timer, finish).await {
             Read::Request(req, close) => (req, close),
             Read::Handover => return End::Handover(buf.freeze()),
             Read::Closed => return End::Closed,
@@ -84,10 +79,9 @@ pub async fn serve(io: &mut ClientIo, ctx: &Ctx, stops: &mut Stops) -> End {
             io: &mut *io,
             buf: &mut buf,
             out: &mut out,
-            cut_off: &mut stops.cut_off,
         };
         let keep = respond(conn, ctx, req, close).await;
-        if !keep || stops.finish.is_cancelled() {
+        if !keep || finish.is_cancelled() {
             let _ = io.shutdown().await;
             return End::Closed;
         }
@@ -103,22 +97,8 @@ pub fn head_timeout_response(gw: &Gateway) -> http::Response<Bytes> {
     resp
 }
 
-/// The connection's parts a request borrows.
-struct Conn<'c> {
-    io: &'c mut ClientIo,
-    buf: &'c mut BytesMut,
-    out: &'c mut Vec<u8>,
-    cut_off: &'c mut Watch,
-}
-
 /// Runs the request through the gateway and writes the answer; `true` to keep the connection.
-async fn respond(conn: Conn<'_>, ctx: &Ctx, req: ClientRequest, close: bool) -> bool {
-    let Conn {
-        io,
-        buf,
-        out,
-        cut_off,
-    } = conn;
+async fn respond(mut conn: Conn<'_>, ctx: &Ctx, req: ClientRequest, close: bool) -> bool {
     let head = req.method() == Method::HEAD;
     // Each request runs on the gateway that was current when it arrived.
     let gw = ctx.shared.load_full();
@@ -127,10 +107,8 @@ async fn respond(conn: Conn<'_>, ctx: &Ctx, req: ClientRequest, close: bool) -> 
     let mut handled = pin!(proxy::handle(gw, req, ctx.peer.clone()));
     let resp = poll_fn(|cx| match handled.as_mut().poll(cx) {
         Poll::Ready(resp) => Poll::Ready(Some(resp)),
-        // A client that goes away abandons its request (and frees what it holds), as with
-        // hyper; bytes it sends meanwhile (a pipelined request) are kept for later.
-        Poll::Pending if client_gone(cx, io, buf) => Poll::Ready(None),
-        Poll::Pending => cut_off.poll(cx).map(|()| None),
+        Poll::Pending if client_gone(cx, conn.io, conn.buf) => Poll::Ready(None),
+        Poll::Pending => Poll::Pending,
     })
     .await;
     let Some(mut resp) = resp else { return false };
@@ -142,34 +120,9 @@ async fn respond(conn: Conn<'_>, ctx: &Ctx, req: ClientRequest, close: bool) -> 
         head,
         close: close || closing,
     };
-    h1_respond::write(io, out, resp, asked, cut_off)
+    h1_respond::write(&mut conn, resp, asked)
         .await
         .unwrap_or(false)
-}
-
-/// Reads what the client sends while its request is in flight; `true` at end of stream.
-fn client_gone(cx: &mut Context<'_>, io: &mut ClientIo, buf: &mut BytesMut) -> bool {
-    // Past this much unread input, stop reading (and watching) until the answer is out.
-    while buf.len() < MAX_HEAD {
-        match poll_fill(cx, io, buf) {
-            Poll::Ready(Ok(0) | Err(_)) => return true,
-            Poll::Ready(Ok(_)) => {}
-            Poll::Pending => return false,
-        }
-    }
-    false
-}
-
-/// Reads into `buf`, making room first.
-fn poll_fill(
-    cx: &mut Context<'_>,
-    io: &mut ClientIo,
-    buf: &mut BytesMut,
-) -> Poll<io::Result<usize>> {
-    if buf.capacity() - buf.len() < 1024 {
-        buf.reserve(READ_CHUNK);
-    }
-    tokio_util::io::poll_read_buf(Pin::new(io), cx, buf)
 }
 
 // The request is moved once, on every request: boxing it would cost an allocation instead.
@@ -187,10 +140,16 @@ async fn read_request(
     buf: &mut BytesMut,
     fields: &mut Fields,
     timer: &mut HeadTimer,
-    stops: &mut Stops,
+    finish: &mut Watch,
 ) -> Read {
     timer.start();
     loop {
+        // Empty lines between requests are allowed (RFC 9112 §2.2) and start no head.
+        let blank = buf
+            .iter()
+            .take_while(|&&b| b == b'\r' || b == b'\n')
+            .count();
+        buf.advance(blank);
         if !buf.is_empty() {
             match parse(buf, fields) {
                 Parsed::Request(req, close) => return Read::Request(req, close),
@@ -200,7 +159,7 @@ async fn read_request(
             }
         }
         let idle = buf.is_empty();
-        match poll_fn(|cx| poll_wait(cx, io, buf, timer, stops, idle)).await {
+        match poll_fn(|cx| poll_wait(cx, io, buf, timer, finish, idle)).await {
             Wait::Data => {}
             Wait::Closed => return Read::Closed,
             Wait::TimedOut => return Read::TimedOut,
@@ -219,7 +178,7 @@ fn poll_wait(
     io: &mut ClientIo,
     buf: &mut BytesMut,
     timer: &mut HeadTimer,
-    stops: &mut Stops,
+    finish: &mut Watch,
     idle: bool,
 ) -> Poll<Wait> {
     match poll_fill(cx, io, buf) {
@@ -227,7 +186,7 @@ fn poll_wait(
         Poll::Ready(_) => return Poll::Ready(Wait::Closed),
         Poll::Pending => {}
     }
-    if stops.cut_off.poll(cx).is_ready() || (idle && stops.finish.poll(cx).is_ready()) {
+    if idle && finish.poll(cx).is_ready() {
         return Poll::Ready(Wait::Closed);
     }
     timer.poll(cx).map(|()| Wait::TimedOut)

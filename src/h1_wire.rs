@@ -174,6 +174,11 @@ pub fn parse_response(
             .map_err(|_| WireError::BadHeader)?;
         headers.append(f.name, value);
     }
+    if facts.length_overridden() {
+        // A length the body does not have must not reach the client (RFC 9112 §6.3: an
+        // intermediary forwarding such a message removes it).
+        headers.remove(header::CONTENT_LENGTH);
+    }
     let mut resp = Response::new(());
     *resp.status_mut() = status;
     *resp.version_mut() = version;

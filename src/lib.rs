@@ -65,6 +65,7 @@ pub mod error;
 pub mod explain;
 pub mod gateway;
 pub mod h1_body;
+pub mod h1_conn;
 pub mod h1_head;
 pub mod h1_pool;
 pub mod h1_request;

@@ -3,9 +3,10 @@
 
 use std::convert::Infallible;
 use std::future::Future;
+use std::future::poll_fn;
 use std::io;
 use std::net::SocketAddr;
-use std::pin::Pin;
+use std::pin::{Pin, pin};
 use std::sync::Arc;
 use std::task::Poll;
 use std::time::Duration;
@@ -24,7 +25,7 @@ use crate::client_io::{self, LastWord};
 use crate::config::Listener;
 use crate::error::find;
 use crate::gateway::Gateway;
-use crate::h1_server::{self, End, Stops};
+use crate::h1_server::{self, End};
 use crate::prefixed_io::Prefixed;
 use crate::proxy;
 use crate::reload::SharedGateway;
@@ -113,6 +114,12 @@ pub async fn run(
     Ok(())
 }
 
+/// The drain tokens: asked to finish (graceful), and cut.
+struct Stops {
+    finish: Watch,
+    cut_off: Watch,
+}
+
 /// What every connection task gets.
 struct Shared {
     gateway: SharedGateway,
@@ -135,14 +142,19 @@ async fn connection(stream: TcpStream, peer: SocketAddr, shared: Shared) {
         peer: proxy::Peer::new(peer),
         header_read_timeout: shared.header_read_timeout,
     };
-    let mut stops = Stops {
-        finish: Watch::new(shared.finish),
-        cut_off: Watch::new(shared.cut_off),
+    let mut finish = Watch::new(shared.finish.clone());
+    let mut cut_off = Watch::new(shared.cut_off.clone());
+    let end = {
+        // The drain's cut-off ends the connection whatever it waits on (a read, a write).
+        let mut fast = pin!(h1_server::serve(&mut io, &ctx, &mut finish));
+        poll_fn(|cx| match cut_off.poll(cx) {
+            Poll::Ready(()) => Poll::Ready(End::Closed),
+            Poll::Pending => fast.as_mut().poll(cx),
+        })
+        .await
     };
-    let prefix = match h1_server::serve(&mut io, &ctx, &mut stops).await {
-        End::Closed => return,
-        End::Handover(prefix) => prefix,
-    };
+    let End::Handover(prefix) = end else { return };
+    let mut stops = Stops { finish, cut_off };
     let current = ctx.shared.clone();
     let svc = service_fn(move |req: http::Request<hyper::body::Incoming>| {
         // Each request runs on the gateway that was current when it arrived.
@@ -176,7 +188,7 @@ async fn serve<C: GracefulConnection>(
     stops: &mut Stops,
 ) -> Option<Result<(), C::Error>> {
     let mut finishing = false;
-    std::future::poll_fn(|cx| {
+    poll_fn(|cx| {
         if stops.cut_off.poll(cx).is_ready() {
             return Poll::Ready(None);
         }

@@ -138,3 +138,104 @@ async fn a_keep_alive_connection_serves_many_requests() {
         assert!(text.contains("\r\nx-request-id: "), "{text}");
     }
 }
+
+#[tokio::test]
+async fn a_length_next_to_chunked_encoding_never_reaches_the_client() {
+    // A backend trying to split the response: its Content-Length covers only "ok", so a
+    // client trusting it would read the rest as the answer to its next request.
+    let (backend, _) = raw_backend(|mut s| async move {
+        while !read_head(&mut s).await.is_empty() {
+            let answer = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n\
+                          2c\r\nokHTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nevil\r\n0\r\n\r\n";
+            if s.write_all(answer.as_bytes()).await.is_err() {
+                return;
+            }
+        }
+    })
+    .await;
+    let gw = Gateway::start(&config_for(&backend.to_string(), "")).await;
+    let text = exchange(
+        &gw,
+        "GET /a HTTP/1.1\r\nhost: t\r\n\r\nGET /b HTTP/1.1\r\nhost: t\r\nconnection: close\r\n\r\n",
+    )
+    .await;
+    assert!(!text.contains("content-length: 2\r\n"), "{text}");
+    assert_eq!(
+        text.matches("transfer-encoding: chunked\r\n").count(),
+        2,
+        "{text}"
+    );
+    assert_eq!(text.matches("\r\n0\r\n\r\n").count(), 2, "{text}");
+}
+
+#[tokio::test]
+async fn a_request_buffered_behind_another_is_not_taken_for_a_departed_client() {
+    // The client half-closes after pipelining two requests. While the first is in flight the
+    // second is already buffered, so the end of the stream is not looked at and the first is
+    // answered. (The last request of a half-closed connection is abandoned at the end of the
+    // stream, as hyper and nginx do with a client that went away.)
+    let gw = Gateway::start(&config_for(&echo_backend().await.to_string(), "")).await;
+    let mut s = TcpStream::connect(gw.addr).await.unwrap();
+    let reqs = "GET /a HTTP/1.1\r\nhost: t\r\n\r\nGET /b HTTP/1.1\r\nhost: t\r\n\r\n";
+    s.write_all(reqs.as_bytes()).await.unwrap();
+    s.shutdown().await.unwrap();
+    let mut out = Vec::new();
+    let read = s.read_to_end(&mut out);
+    tokio::time::timeout(Duration::from_secs(10), read)
+        .await
+        .expect("errgate closed the connection")
+        .unwrap();
+    let text = String::from_utf8_lossy(&out);
+    assert!(text.contains("GET /a 0"), "{text}");
+}
+
+#[tokio::test]
+async fn a_client_leaving_mid_body_releases_the_upstream_connection() {
+    let (closed_tx, mut closed_rx) = tokio::sync::mpsc::unbounded_channel();
+    let (backend, _) = raw_backend(move |mut s| {
+        let closed = closed_tx.clone();
+        async move {
+            read_head(&mut s).await;
+            let start = "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n5\r\nfirst\r\n";
+            let _ = s.write_all(start.as_bytes()).await;
+            // Then silence, like a server-sent event stream; errgate closing is the end.
+            let mut rest = Vec::new();
+            let _ = s.read_to_end(&mut rest).await;
+            let _ = closed.send(());
+        }
+    })
+    .await;
+    let gw = Gateway::start(&config_for(&backend.to_string(), "")).await;
+    let mut s = TcpStream::connect(gw.addr).await.unwrap();
+    s.write_all(b"GET /events HTTP/1.1\r\nhost: t\r\n\r\n")
+        .await
+        .unwrap();
+    let mut seen = Vec::new();
+    let mut chunk = [0u8; 512];
+    while !String::from_utf8_lossy(&seen).contains("first") {
+        let n = s.read(&mut chunk).await.unwrap();
+        assert!(n > 0);
+        seen.extend_from_slice(&chunk[..n]);
+    }
+    drop(s);
+    let released = tokio::time::timeout(Duration::from_secs(10), closed_rx.recv()).await;
+    assert!(
+        released.is_ok(),
+        "the upstream connection was closed after the client left"
+    );
+}
+
+#[tokio::test]
+async fn blank_lines_after_a_request_do_not_count_as_a_started_head() {
+    let backend = echo_backend().await.to_string();
+    let toml = format!(
+        "{}\n[listener]\nheader_read_timeout = \"300ms\"\n",
+        config_for(&backend, "")
+    );
+    let gw = Gateway::start(&toml).await;
+    // The client stays idle after its request and the stray CRLF: the connection is closed
+    // silently when the timeout passes, with no 408.
+    let text = exchange(&gw, "GET /a HTTP/1.1\r\nhost: t\r\n\r\n\r\n").await;
+    assert!(text.contains("GET /a 0"), "{text}");
+    assert!(!text.contains("408"), "{text}");
+}

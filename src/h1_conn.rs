@@ -1,0 +1,55 @@
+//! The client connection as errgate's own HTTP/1.1 server holds it ([`crate::h1_server`],
+//! [`crate::h1_respond`]): the socket, unread input, and the output buffer.
+
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
+
+use bytes::BytesMut;
+
+use crate::client_io::ClientIo;
+
+/// Read buffer growth step.
+const READ_CHUNK: usize = 8 * 1024;
+/// Past this much unread input, the client is not read (or watched) until its answer is out.
+pub const MAX_UNREAD: usize = 16 * 1024;
+
+/// The connection's parts a request borrows.
+pub struct Conn<'c> {
+    pub io: &'c mut ClientIo,
+    /// Read and not yet parsed: the next (pipelined) request, if any.
+    pub buf: &'c mut BytesMut,
+    pub out: &'c mut Vec<u8>,
+}
+
+/// Reads into `buf`, making room first (so `Ok(0)` always means end of stream). A buffer
+/// with no memory yet gets some only once the socket is readable: a connection that never
+/// sends anything holds no read buffer.
+pub fn poll_fill(
+    cx: &mut Context<'_>,
+    io: &mut ClientIo,
+    buf: &mut BytesMut,
+) -> Poll<io::Result<usize>> {
+    if buf.capacity() == 0 {
+        ready!(io.poll_read_ready(cx))?;
+    }
+    if buf.capacity() - buf.len() < 1024 {
+        buf.reserve(READ_CHUNK);
+    }
+    tokio_util::io::poll_read_buf(Pin::new(io), cx, buf)
+}
+
+/// Reads what the client sends while its request is in flight; `true` when it went away.
+/// A client that goes away abandons its request (and frees what it holds), as with hyper.
+/// Bytes it sends meanwhile (a pipelined request) are kept; once some are buffered the end of
+/// the stream is not looked for, so requests pipelined before a half-close are all answered.
+pub fn client_gone(cx: &mut Context<'_>, io: &mut ClientIo, buf: &mut BytesMut) -> bool {
+    while buf.is_empty() {
+        match poll_fill(cx, io, buf) {
+            Poll::Ready(Ok(0) | Err(_)) => return true,
+            Poll::Ready(Ok(_)) => {}
+            Poll::Pending => return false,
+        }
+    }
+    false
+}
