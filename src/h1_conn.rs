@@ -1,11 +1,12 @@
 //! The client connection as errgate's own HTTP/1.1 server holds it ([`crate::h1_server`],
 //! [`crate::h1_respond`]): the socket, unread input, and the output buffer.
 
-use std::io;
+use std::io::{self, IoSlice};
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
 use bytes::BytesMut;
+use tokio::io::AsyncWriteExt;
 
 use crate::client_io::ClientIo;
 
@@ -52,4 +53,24 @@ pub fn client_gone(cx: &mut Context<'_>, io: &mut ClientIo, buf: &mut BytesMut) 
         }
     }
     false
+}
+
+/// Writes `a` then `b`, in one vectored write when the socket takes both.
+pub async fn write_pair(io: &mut ClientIo, a: &[u8], b: &[u8]) -> io::Result<()> {
+    let (mut a, mut b) = (a, b);
+    while !a.is_empty() {
+        let n = io
+            .write_vectored(&[IoSlice::new(a), IoSlice::new(b)])
+            .await?;
+        if n == 0 {
+            return Err(io::ErrorKind::WriteZero.into());
+        }
+        if n < a.len() {
+            a = &a[n..];
+        } else {
+            b = &b[n - a.len()..];
+            a = &[];
+        }
+    }
+    io.write_all(b).await
 }

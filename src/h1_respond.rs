@@ -9,7 +9,7 @@
 
 use std::cell::Cell;
 use std::future::poll_fn;
-use std::io::{self, IoSlice};
+use std::io;
 use std::pin::{Pin, pin};
 use std::task::Poll;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -18,11 +18,10 @@ use bytes::Bytes;
 use http::header::{self, HeaderValue};
 use http::{Response, StatusCode};
 use hyper::body::{Body, Frame};
-use tokio::io::AsyncWriteExt;
 
 use crate::body::{BoxError, ResponseBody};
 use crate::client_io::ClientIo;
-use crate::h1_conn::{Conn, client_gone};
+use crate::h1_conn::{Conn, client_gone, write_pair};
 
 /// Body bytes copied into the head's buffer; larger frames are written from where they are.
 const COALESCE: usize = 16 * 1024;
@@ -281,26 +280,6 @@ fn push_hex(out: &mut Vec<u8>, mut n: usize) {
         }
     }
     out.extend_from_slice(&digits[i..]);
-}
-
-/// Writes `a` then `b`, in one vectored write when the socket takes both.
-async fn write_pair(io: &mut ClientIo, a: &[u8], b: &[u8]) -> io::Result<()> {
-    let (mut a, mut b) = (a, b);
-    while !a.is_empty() {
-        let n = io
-            .write_vectored(&[IoSlice::new(a), IoSlice::new(b)])
-            .await?;
-        if n == 0 {
-            return Err(io::ErrorKind::WriteZero.into());
-        }
-        if n < a.len() {
-            a = &a[n..];
-        } else {
-            b = &b[n - a.len()..];
-            a = &[];
-        }
-    }
-    io.write_all(b).await
 }
 
 #[cfg(test)]
