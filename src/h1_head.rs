@@ -196,7 +196,8 @@ impl ConnectionTokens {
     }
 }
 
-fn parse_length(digits: &[u8]) -> Option<u64> {
+/// A `Content-Length` value: one to 19 decimal digits.
+pub fn parse_length(digits: &[u8]) -> Option<u64> {
     if digits.is_empty() || digits.len() > 19 || !digits.iter().all(u8::is_ascii_digit) {
         return None;
     }

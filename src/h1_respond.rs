@@ -22,6 +22,8 @@ use hyper::body::{Body, Frame};
 use crate::body::{BoxError, ResponseBody};
 use crate::client_io::ClientIo;
 use crate::h1_conn::{Conn, client_gone, write_pair};
+use crate::h1_head::parse_length;
+use crate::h1_wire::field;
 
 /// Body bytes copied into the head's buffer; larger frames are written from where they are.
 const COALESCE: usize = 16 * 1024;
@@ -134,25 +136,11 @@ fn copy_fields(out: &mut Vec<u8>, headers: &http::HeaderMap, no_length: bool) ->
     seen
 }
 
-fn parse_length(digits: &[u8]) -> Option<u64> {
-    if digits.is_empty() || digits.len() > 19 || !digits.iter().all(u8::is_ascii_digit) {
-        return None;
-    }
-    Some(digits.iter().fold(0, |n, d| n * 10 + u64::from(d - b'0')))
-}
-
 fn says_close(value: &HeaderValue) -> bool {
     value
         .as_bytes()
         .split(|&b| b == b',')
         .any(|t| t.trim_ascii().eq_ignore_ascii_case(b"close"))
-}
-
-fn field(out: &mut Vec<u8>, name: &[u8], value: &[u8]) {
-    out.extend_from_slice(name);
-    out.extend_from_slice(b": ");
-    out.extend_from_slice(value);
-    out.extend_from_slice(b"\r\n");
 }
 
 thread_local! {
