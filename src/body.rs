@@ -17,6 +17,7 @@ use tokio::time::{Instant, Sleep};
 
 use crate::access_log::AccessLog;
 use crate::balance::Hold;
+use crate::raw_head::RawHead;
 use crate::upstream_body::UpstreamBody;
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -106,6 +107,15 @@ impl ResponseBody {
 
     pub fn log_mut(&mut self) -> Option<&mut AccessLog> {
         self.log.as_deref_mut()
+    }
+
+    /// The upstream head's fields kept as bytes, for errgate's own server to copy (the
+    /// response's map then holds only what errgate added).
+    pub fn raw_head(&self) -> Option<&RawHead> {
+        match &self.kind {
+            Kind::Upstream { inner, .. } => inner.raw_head(),
+            Kind::Full { .. } => None,
+        }
     }
 }
 

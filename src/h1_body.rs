@@ -16,6 +16,7 @@ use crate::body::BoxError;
 use crate::h1_head::Facts;
 use crate::h1_pool::{Conn, EndpointPool};
 use crate::h1_wire::{self, Framing};
+use crate::raw_head::RawHead;
 
 /// A chunk-size line or a trailer section longer than this is refused.
 const MAX_LINE: usize = 4096;
@@ -58,6 +59,8 @@ pub struct H1Body {
     failed: Option<BodyError>,
     /// The response head's hop-by-hop fields were left out when it was parsed.
     head_clean: bool,
+    /// The head's fields, when they were kept as bytes instead of a map.
+    pub raw_head: Option<Box<RawHead>>,
 }
 
 impl H1Body {
@@ -76,6 +79,7 @@ impl H1Body {
             pool,
             failed: None,
             head_clean: facts.clean(),
+            raw_head: None,
         };
         if matches!(body.state, State::Done) {
             body.finish();

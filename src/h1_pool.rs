@@ -219,14 +219,15 @@ pub async fn send(
     write_request(&mut conn, head, body)
         .await
         .map_err(|e| fail(ProxyError::Reset(Box::new(e))))?;
-    let Parsed { resp, facts } = read_head(&mut conn).await.map_err(|e| SendError {
+    let Parsed { resp, facts, raw } = read_head(&mut conn).await.map_err(|e| SendError {
         reused: reused && e.before_any_byte,
         error: e.error,
     })?;
     let framing = facts
         .framing(head.method, resp.status())
         .map_err(|e| fail(protocol(e)))?;
-    let body = H1Body::new(conn, framing, &facts, pool.clone());
+    let mut body = H1Body::new(conn, framing, &facts, pool.clone());
+    body.raw_head = raw;
     Ok(resp.map(|()| body))
 }
 

@@ -15,7 +15,7 @@ use std::task::Poll;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
-use http::header::{self, HeaderValue};
+use http::header::{self, HeaderMap, HeaderName};
 use http::{Response, StatusCode};
 use hyper::body::{Body, Frame};
 
@@ -24,6 +24,7 @@ use crate::client_io::ClientIo;
 use crate::h1_conn::{Conn, client_gone, write_pair};
 use crate::h1_head::parse_length;
 use crate::h1_wire::field;
+use crate::raw_head::RawHead;
 
 /// Body bytes copied into the head's buffer; larger frames are written from where they are.
 const COALESCE: usize = 16 * 1024;
@@ -51,7 +52,8 @@ pub async fn write(
 ) -> io::Result<bool> {
     let (parts, body) = resp.into_parts();
     conn.out.clear();
-    let (framing, close) = encode_head(conn.out, &parts, body.size_hint().exact(), asked);
+    let exact = body.size_hint().exact();
+    let (framing, close) = encode_head(conn.out, &parts, body.raw_head(), exact, asked);
     if framing == Framing::NoBody {
         drop(body);
         write_pair(conn.io, conn.out, &[]).await?;
@@ -65,6 +67,7 @@ pub async fn write(
 fn encode_head(
     out: &mut Vec<u8>,
     parts: &http::response::Parts,
+    raw: Option<&RawHead>,
     exact: Option<u64>,
     asked: Asked,
 ) -> (Framing, bool) {
@@ -76,7 +79,17 @@ fn encode_head(
     out.extend_from_slice(b"\r\n");
     // No length at all on 1xx and 204 (RFC 9110 §8.6); no body on those and 304.
     let no_length = status.is_informational() || status == StatusCode::NO_CONTENT;
-    let seen = copy_fields(out, &parts.headers, no_length);
+    let mut seen = Seen::default();
+    if let Some(raw) = raw {
+        for (name, value) in raw.fields() {
+            if !overridden(&parts.headers, name) {
+                seen.copy(out, name, value, no_length);
+            }
+        }
+    }
+    for (name, value) in &parts.headers {
+        seen.copy(out, name, value.as_bytes(), no_length);
+    }
     let bodyless = no_length || status == StatusCode::NOT_MODIFIED;
     let framing = match (bodyless || asked.head, seen.length, exact) {
         (true, _, _) => Framing::NoBody,
@@ -115,30 +128,37 @@ struct Seen {
     close: bool,
 }
 
-/// Copies the fields errgate passes on. `Transfer-Encoding` is errgate's to set; of
-/// `Content-Length` only the first valid value is kept (and none when `no_length`).
-fn copy_fields(out: &mut Vec<u8>, headers: &http::HeaderMap, no_length: bool) -> Seen {
-    let mut seen = Seen::default();
-    for (name, value) in headers {
+impl Seen {
+    /// Copies a field errgate passes on. `Transfer-Encoding` is errgate's to set; of
+    /// `Content-Length` only the first valid value is kept (and none when `no_length`).
+    fn copy(&mut self, out: &mut Vec<u8>, name: &HeaderName, value: &[u8], no_length: bool) {
         if *name == header::TRANSFER_ENCODING {
-            continue;
+            return;
         }
         if *name == header::CONTENT_LENGTH {
-            match parse_length(value.as_bytes()) {
-                Some(n) if seen.length.is_none() && !no_length => seen.length = Some(n),
-                _ => continue,
+            match parse_length(value) {
+                Some(n) if self.length.is_none() && !no_length => self.length = Some(n),
+                _ => return,
             }
         }
-        seen.date |= *name == header::DATE;
-        seen.close |= *name == header::CONNECTION && says_close(value);
-        field(out, name.as_str().as_bytes(), value.as_bytes());
+        self.date |= *name == header::DATE;
+        self.close |= *name == header::CONNECTION && says_close(value);
+        field(out, name.as_str().as_bytes(), value);
     }
-    seen
 }
 
-fn says_close(value: &HeaderValue) -> bool {
+/// Whether errgate set a field of this name itself, replacing the upstream's.
+fn overridden(map: &HeaderMap, name: &HeaderName) -> bool {
+    // The map usually holds one field (the request id): a scan beats hashing.
+    if map.len() <= 4 {
+        map.keys().any(|k| k == name)
+    } else {
+        map.contains_key(name)
+    }
+}
+
+fn says_close(value: &[u8]) -> bool {
     value
-        .as_bytes()
         .split(|&b| b == b',')
         .any(|t| t.trim_ascii().eq_ignore_ascii_case(b"close"))
 }

@@ -1,5 +1,6 @@
 use super::*;
 use http::HeaderMap;
+use http::header::HeaderValue;
 
 fn head(
     status: u16,
@@ -19,7 +20,7 @@ fn head(
     *resp.headers_mut() = map;
     let (parts, ()) = resp.into_parts();
     let mut out = Vec::new();
-    let (framing, close) = encode_head(&mut out, &parts, exact, asked);
+    let (framing, close) = encode_head(&mut out, &parts, None, exact, asked);
     (String::from_utf8(out).unwrap(), framing, close)
 }
 
@@ -128,4 +129,30 @@ fn a_204_carries_no_length_and_only_one_valid_length_is_passed_on() {
         "HTTP/1.1 200 OK\r\ncontent-length: 3\r\ndate: d\r\n\r\n"
     );
     assert_eq!(framing, Framing::Length(3));
+}
+
+/// An upstream head kept as bytes goes out field for field; what errgate put in the map (the
+/// request id, `Connection: close` when draining) replaces the upstream's field of that name.
+#[test]
+fn a_head_kept_as_bytes_is_copied_and_errgate_s_fields_win() {
+    let upstream = b"HTTP/1.1 200 OK\r\nX-Request-Id: upstream\r\nContent-Length: 3\r\n\
+                     Date: Sun, 06 Nov 1994 08:49:37 GMT\r\nConnection: keep-alive\r\n\
+                     Set-Cookie: a=1\r\nSet-Cookie: b=2\r\n\r\n";
+    let mut buf = bytes::BytesMut::from(&upstream[..]);
+    let parsed = crate::h1_wire::parse_response(&mut buf, &mut Vec::new())
+        .unwrap()
+        .unwrap();
+    let raw = parsed.raw.unwrap();
+    let mut resp = parsed.resp;
+    resp.headers_mut()
+        .insert("x-request-id", HeaderValue::from_static("own"));
+    let (parts, ()) = resp.into_parts();
+    let mut out = Vec::new();
+    let (framing, close) = encode_head(&mut out, &parts, Some(&raw), Some(99), GET);
+    assert_eq!(
+        String::from_utf8(out).unwrap(),
+        "HTTP/1.1 200 OK\r\ncontent-length: 3\r\ndate: Sun, 06 Nov 1994 08:49:37 GMT\r\n\
+         set-cookie: a=1\r\nset-cookie: b=2\r\nx-request-id: own\r\n\r\n"
+    );
+    assert_eq!((framing, close), (Framing::Length(3), false));
 }

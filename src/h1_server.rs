@@ -104,7 +104,11 @@ async fn respond(mut conn: Conn<'_>, ctx: &Ctx, req: ClientRequest, close: bool)
     let gw = ctx.shared.load_full();
     // Draining: answer, then close, instead of racing the client's next request.
     let closing = !ctx.health.is_ready();
-    let mut handled = pin!(proxy::handle(gw, req, ctx.peer.clone()));
+    let peer = Peer {
+        raw_heads: true,
+        ..ctx.peer.clone()
+    };
+    let mut handled = pin!(proxy::handle(gw, req, peer));
     let resp = poll_fn(|cx| match handled.as_mut().poll(cx) {
         Poll::Ready(resp) => Poll::Ready(Some(resp)),
         Poll::Pending if client_gone(cx, conn.io, conn.buf) => Poll::Ready(None),

@@ -12,6 +12,7 @@ use http::{Method, Response, StatusCode, Version};
 pub use crate::h1_head::Fields;
 use crate::h1_head::{self, Facts};
 use crate::headers::{Forwarded, X_FORWARDED_FOR};
+use crate::raw_head::RawHead;
 
 /// Header fields accepted in a response head (hyper's client limit too).
 pub const MAX_HEADERS: usize = 100;
@@ -134,14 +135,16 @@ fn push_decimal(out: &mut Vec<u8>, mut n: u64) {
 /// A final or informational response head, and what its fields say.
 #[derive(Debug)]
 pub struct Parsed {
-    /// Hop-by-hop fields are left out unless `facts.clean()` is false.
+    /// Hop-by-hop fields are left out unless `facts.clean()` is false. The map is empty when
+    /// the fields were kept as bytes in `raw`.
     pub resp: Response<()>,
     pub facts: Facts,
+    pub raw: Option<Box<RawHead>>,
 }
 
 /// Takes one complete response head off the front of `buf`; `None` when more bytes are needed.
 /// Header values share the head's memory; hop-by-hop fields are left out of the map (see
-/// [`crate::h1_head`]).
+/// [`crate::h1_head`]). A clean success head keeps its fields as bytes ([`RawHead`]).
 pub fn parse_response(
     buf: &mut BytesMut,
     fields: &mut Fields,
@@ -164,6 +167,16 @@ pub fn parse_response(
     let base = buf.as_ptr() as usize;
     let facts = h1_head::scan(parsed.headers, base, version, fields)?;
     let head = buf.split_to(len).freeze();
+    let mut resp = Response::new(());
+    *resp.status_mut() = status;
+    *resp.version_mut() = version;
+    if let Some(raw) = RawHead::keep(&head, fields, &facts, status) {
+        return Ok(Some(Parsed {
+            resp,
+            facts,
+            raw: Some(raw),
+        }));
+    }
     let keep_hop = !facts.clean();
     let kept = fields.iter().filter(|f| keep_hop || !f.hop).count();
     let mut headers = HeaderMap::with_capacity(kept);
@@ -180,11 +193,12 @@ pub fn parse_response(
         // intermediary forwarding such a message removes it).
         headers.remove(header::CONTENT_LENGTH);
     }
-    let mut resp = Response::new(());
-    *resp.status_mut() = status;
-    *resp.version_mut() = version;
     *resp.headers_mut() = headers;
-    Ok(Some(Parsed { resp, facts }))
+    Ok(Some(Parsed {
+        resp,
+        facts,
+        raw: None,
+    }))
 }
 
 /// How the response body is delimited.

@@ -84,6 +84,7 @@ pub mod metrics_handles;
 pub mod normalize;
 pub mod prefixed_io;
 pub mod proxy;
+pub mod raw_head;
 pub mod reload;
 pub mod request_body;
 pub mod respond;

@@ -18,6 +18,7 @@ use crate::error::ProxyError;
 use crate::gateway::{Gateway, RouteEntry};
 use crate::headers::{self, Forwarded};
 use crate::normalize;
+use crate::raw_head;
 use crate::request_body::Source;
 use crate::respond;
 use crate::retry;
@@ -32,6 +33,9 @@ pub struct Peer {
     pub addr: SocketAddr,
     /// The address as an `X-Forwarded-For` element.
     pub forwarded_for: HeaderValue,
+    /// The response goes out through errgate's own HTTP/1.1 server, which can copy an
+    /// upstream head kept as bytes ([`crate::raw_head`]); hyper's server needs the map.
+    pub raw_heads: bool,
 }
 
 impl Peer {
@@ -39,6 +43,7 @@ impl Peer {
         Peer {
             addr,
             forwarded_for: headers::forwarded_for_value(addr.ip()),
+            raw_heads: false,
         }
     }
 }
@@ -214,11 +219,15 @@ async fn respond_upstream(
     if let (StatusCode::SWITCHING_PROTOCOLS, Some(on_upgrade)) = (resp.status(), client_upgrade) {
         return upgrade::relay(resp, on_upgrade);
     }
+    let rewrite = normalize::wants_rewrite(entry, resp.status());
+    if rewrite || !client.peer.raw_heads {
+        raw_head::materialize(&mut resp);
+    }
     // errgate's own client usually left them out while it parsed the head.
     if !resp.body().hop_by_hop_removed() {
         headers::strip_hop_by_hop(resp.headers_mut());
     }
-    if normalize::wants_rewrite(entry, resp.status()) {
+    if rewrite {
         let ctx = normalize::Ctx {
             accept_language: client.accept_language,
             head: client.head,

@@ -9,6 +9,7 @@ use hyper::body::{Body, Frame, Incoming, SizeHint};
 
 use crate::body::BoxError;
 use crate::h1_body::H1Body;
+use crate::raw_head::RawHead;
 
 #[derive(Debug)]
 pub enum UpstreamBody {
@@ -24,6 +25,22 @@ impl UpstreamBody {
         match self {
             UpstreamBody::Hyper(_) => false,
             UpstreamBody::Own(inner) => inner.head_clean(),
+        }
+    }
+
+    /// The response head's fields, when errgate's own client kept them as bytes (then the
+    /// response's header map is empty; see [`crate::raw_head`]).
+    pub fn raw_head(&self) -> Option<&RawHead> {
+        match self {
+            UpstreamBody::Hyper(_) => None,
+            UpstreamBody::Own(inner) => inner.raw_head.as_deref(),
+        }
+    }
+
+    pub fn take_raw_head(&mut self) -> Option<Box<RawHead>> {
+        match self {
+            UpstreamBody::Hyper(_) => None,
+            UpstreamBody::Own(inner) => inner.raw_head.take(),
         }
     }
 }

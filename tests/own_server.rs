@@ -239,3 +239,43 @@ async fn blank_lines_after_a_request_do_not_count_as_a_started_head() {
     assert!(text.contains("GET /a 0"), "{text}");
     assert!(!text.contains("408"), "{text}");
 }
+
+/// The upstream's fields reach the client the same way whichever server answers: errgate's
+/// own loop (which copies the head it kept as bytes) or hyper (HTTP/1.0, which gets a map):
+/// repeated fields kept, hop-by-hop ones gone, the request id errgate's.
+#[tokio::test]
+async fn upstream_fields_reach_the_client_alike_on_both_servers() {
+    let (backend, _) = raw_backend(|mut s| async move {
+        while !read_head(&mut s).await.is_empty() {
+            let answer = "HTTP/1.1 200 OK\r\nX-Request-Id: upstream\r\nSet-Cookie: a=1\r\n\
+                          Connection: keep-alive\r\nKeep-Alive: timeout=5\r\nX-Custom: v\r\n\
+                          Set-Cookie: b=2\r\nContent-Length: 2\r\n\r\nok";
+            if s.write_all(answer.as_bytes()).await.is_err() {
+                return;
+            }
+        }
+    })
+    .await;
+    let gw = Gateway::start(&config_for(&backend.to_string(), "")).await;
+    for version in ["1.1", "1.0"] {
+        let request = format!("GET /f HTTP/{version}\r\nhost: t\r\nconnection: close\r\n\r\n");
+        let text = exchange(&gw, &request).await.to_ascii_lowercase();
+        let (head, body) = text.split_once("\r\n\r\n").unwrap();
+        assert_eq!(body, "ok", "{text}");
+        let lines: Vec<&str> = head.lines().skip(1).collect();
+        let with = |name: &str| -> Vec<&str> {
+            let prefix = format!("{name}: ");
+            lines
+                .iter()
+                .filter_map(|l| l.strip_prefix(prefix.as_str()))
+                .collect()
+        };
+        assert_eq!(with("set-cookie"), ["a=1", "b=2"], "{head}");
+        assert_eq!(with("x-custom"), ["v"], "{head}");
+        assert_eq!(with("content-length"), ["2"], "{head}");
+        assert!(with("keep-alive").is_empty(), "{head}");
+        let ids = with("x-request-id");
+        assert_eq!(ids.len(), 1, "{head}");
+        assert_ne!(ids[0], "upstream", "{head}");
+    }
+}

@@ -1,0 +1,84 @@
+//! An upstream response head kept as the bytes errgate's own client read, for a response that
+//! goes out unchanged: errgate's own HTTP/1.1 server copies the fields from these bytes into
+//! the client's head, and no `HeaderMap` is built and torn down again on the way (about a
+//! tenth of a small proxied request's instructions).
+//!
+//! Only a clean success or redirect head is kept this way: status below 400, hop-by-hop fields
+//! already left out by [`crate::h1_head::scan`], no length overridden by the encoding. Whatever
+//! needs the fields as a map (hyper's server, error rewriting, retries on status) builds it
+//! with [`materialize`] first; [`crate::proxy`] does that for every response except the own
+//! server's pass-through.
+
+use bytes::Bytes;
+use http::header::{HeaderMap, HeaderName, HeaderValue};
+use http::{Response, StatusCode};
+
+use crate::h1_head::{Facts, Fields};
+use crate::upstream_body::UpstreamBody;
+
+/// The head's bytes and its end-to-end fields (name and where the value is).
+#[derive(Debug)]
+pub struct RawHead {
+    head: Bytes,
+    fields: Fields,
+}
+
+impl RawHead {
+    /// Keeps `head` as bytes when it may go out unchanged; `fields` (hop-by-hop ones marked)
+    /// are taken, and `fields` is left empty with room for the next head.
+    /// Boxed: the response it rides on is moved several times, and a box moves in 8 bytes.
+    pub fn keep(
+        head: &Bytes,
+        fields: &mut Fields,
+        facts: &Facts,
+        status: StatusCode,
+    ) -> Option<Box<Self>> {
+        if status.as_u16() >= 400 || !facts.clean() || facts.length_overridden() {
+            return None;
+        }
+        let room = fields.capacity();
+        let mut fields = std::mem::replace(fields, Vec::with_capacity(room));
+        fields.retain(|f| !f.hop);
+        Some(Box::new(RawHead {
+            head: head.clone(),
+            fields,
+        }))
+    }
+
+    /// The fields in the order they came, with their values' bytes.
+    pub fn fields(&self) -> impl Iterator<Item = (&HeaderName, &[u8])> {
+        self.fields
+            .iter()
+            .map(|f| (&f.name, self.head.get(f.start..f.end).unwrap_or_default()))
+    }
+
+    /// The fields as a map, values sharing the head's memory; what is in `added` (errgate's
+    /// own fields) replaces the upstream's fields of the same name.
+    pub fn into_map(self, added: HeaderMap) -> HeaderMap {
+        let mut map = HeaderMap::with_capacity(self.fields.len() + added.len());
+        for f in self.fields {
+            if self.head.get(f.start..f.end).is_none() {
+                continue;
+            }
+            // httparse accepts exactly the value bytes `HeaderValue` does (a test checks all
+            // 256), so nothing is skipped here in practice.
+            if let Ok(value) = HeaderValue::from_maybe_shared(self.head.slice(f.start..f.end)) {
+                map.append(f.name, value);
+            }
+        }
+        map.extend(added);
+        map
+    }
+}
+
+/// Builds the header map of a response whose head was kept as bytes; a no-op otherwise.
+pub fn materialize(resp: &mut Response<UpstreamBody>) {
+    if let Some(raw) = resp.body_mut().take_raw_head() {
+        let added = std::mem::take(resp.headers_mut());
+        *resp.headers_mut() = raw.into_map(added);
+    }
+}
+
+#[cfg(test)]
+#[path = "raw_head_tests.rs"]
+mod tests;
