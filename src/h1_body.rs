@@ -50,7 +50,7 @@ pub enum BodyError {
 /// The body of one response, owning its connection until the end.
 #[derive(Debug)]
 pub struct H1Body {
-    conn: Option<Conn>,
+    conn: Option<Box<Conn>>,
     state: State,
     keep_alive: bool,
     pool: Arc<EndpointPool>,
@@ -64,7 +64,7 @@ pub struct H1Body {
 }
 
 impl H1Body {
-    pub fn new(conn: Conn, framing: Framing, facts: &Facts, pool: Arc<EndpointPool>) -> Self {
+    pub fn new(conn: Box<Conn>, framing: Framing, facts: &Facts, pool: Arc<EndpointPool>) -> Self {
         let keep_alive = facts.keep_alive;
         let (state, keep_alive) = match framing {
             Framing::Empty => (State::Done, keep_alive),

@@ -69,7 +69,7 @@ impl Conn {
 
 #[derive(Debug)]
 struct Idle {
-    conn: Conn,
+    conn: Box<Conn>,
     since: Instant,
 }
 
@@ -129,7 +129,7 @@ impl EndpointPool {
         }))
     }
 
-    fn take_idle(&self) -> Option<Conn> {
+    fn take_idle(&self) -> Option<Box<Conn>> {
         loop {
             let idle = self.idle.lock().ok()?.pop()?;
             let mut conn = idle.conn;
@@ -140,7 +140,7 @@ impl EndpointPool {
     }
 
     /// Returns a connection whose exchange ended cleanly.
-    pub fn put(&self, conn: Conn) {
+    pub fn put(&self, conn: Box<Conn>) {
         if self.max_idle == 0 {
             return;
         }
@@ -161,7 +161,9 @@ impl EndpointPool {
         idle.retain_mut(|i| i.since.elapsed() < timeout && !i.conn.went_bad());
     }
 
-    async fn connect(&self) -> Result<Conn, ProxyError> {
+    /// Boxed for its whole life: the body that owns it during an exchange rides on the
+    /// response, which is moved several times, and a box moves in 8 bytes.
+    async fn connect(&self) -> Result<Box<Conn>, ProxyError> {
         let connecting = async {
             match &self.target {
                 Target::Addr(addr) => TcpStream::connect(*addr).await,
@@ -190,12 +192,12 @@ impl EndpointPool {
         };
         // Small request heads must not wait for Nagle.
         let _ = stream.set_nodelay(true);
-        Ok(Conn {
+        Ok(Box::new(Conn {
             stream,
             buf: BytesMut::new(),
             out: Vec::new(),
             fields: Vec::new(),
-        })
+        }))
     }
 }
 

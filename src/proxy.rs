@@ -157,7 +157,8 @@ async fn forward(
     let source = match body.filter(|b| !b.is_end_stream()) {
         None => Source::empty(),
         Some(body) if idempotent && declared.is_none_or(|n| n <= retry.max_body_bytes) => {
-            Source::buffer(body, retry.max_body_bytes, limit, deadline).await?
+            // Boxed, as the rewrite below: only requests with a body need it.
+            Box::pin(Source::buffer(body, retry.max_body_bytes, limit, deadline)).await?
         }
         Some(body) => Source::stream(body, limit),
     };
@@ -233,7 +234,9 @@ async fn respond_upstream(
             head: client.head,
             deadline,
         };
-        let (resp, decision) = normalize::rewrite(gw, entry, resp, ctx).await;
+        // Boxed: inline, its state would make every request's future larger (and slower to
+        // move), not only the rewritten ones.
+        let (resp, decision) = Box::pin(normalize::rewrite(gw, entry, resp, ctx)).await;
         let format = decision.format.as_str();
         entry.metrics.normalized(&decision.code, format);
         log.format = Some(format);

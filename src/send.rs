@@ -181,7 +181,9 @@ impl Attempter for UpstreamSend<'_, '_> {
                             Err(err) => failed_own(err),
                         }
                     }
-                    Attempt::Hyper(req) => match client.send(*req).await {
+                    // Boxed: hyper-util's future is several KiB, and inline it would be carried
+                    // (and moved) by every request's future, own client or not.
+                    Attempt::Hyper(req) => match Box::pin(client.send(*req)).await {
                         Ok(resp) => answered(resp.map(UpstreamBody::Hyper), outstanding),
                         Err(err) => failed(err),
                     },
