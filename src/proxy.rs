@@ -139,7 +139,8 @@ async fn forward(
     if declared.is_some_and(|n| n > limit) || hinted > limit {
         return Err(ProxyError::BodyTooLarge);
     }
-    let deadline = Instant::now() + entry.route.timeout;
+    // The route's time counts from the request's arrival (one clock read serves both).
+    let deadline = Instant::from_std(log.started) + entry.route.timeout;
     let upstream = &entry.client;
     let admission = upstream
         .endpoints

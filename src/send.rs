@@ -153,7 +153,8 @@ impl Attempter for UpstreamSend<'_, '_> {
         let client = &entry.client;
         let outstanding = client.endpoints.start(endpoint);
         let deadline = self.deadline;
-        let try_deadline = deadline.min(Instant::now() + entry.route.try_timeout);
+        let started = Instant::now();
+        let try_deadline = deadline.min(started + entry.route.try_timeout);
         let template = &self.template;
         async move {
             let attempt = match attempt {
@@ -163,7 +164,6 @@ impl Attempter for UpstreamSend<'_, '_> {
                     return Outcome::Failed { error, failure };
                 }
             };
-            let started = Instant::now();
             let exchange = async {
                 match attempt {
                     Attempt::Own { pool, body, target } => {
