@@ -9,6 +9,8 @@ use std::time::Duration;
 use http::Method;
 use metrics::{Counter, Gauge, Histogram, Label};
 
+use crate::codes;
+use crate::detect::Format;
 use crate::labels;
 use crate::metrics::{self as m, Metrics};
 use crate::retry::Refusal;
@@ -43,6 +45,9 @@ pub struct RouteMetrics {
     duration: Histogram,
     /// Per method, created on first use; per status inside, each created on first use.
     requests: [OnceLock<StatusCounters>; METHODS.len()],
+    /// `errgate_normalized_total` per built-in code and format, each created on first use
+    /// (an upstream's own codes are looked up in the registry each time).
+    normalized: OnceLock<Box<[OnceLock<Counter>]>>,
 }
 
 impl std::fmt::Debug for RouteMetrics {
@@ -61,6 +66,7 @@ impl RouteMetrics {
             route,
             duration,
             requests: Default::default(),
+            normalized: OnceLock::new(),
         }
     }
 
@@ -110,13 +116,26 @@ impl RouteMetrics {
     }
 
     /// An upstream error was rewritten with this final code and recognised format.
-    pub fn normalized(&self, code: &str, format: &'static str) {
-        let labels = vec![
-            route_label(&self.route),
-            Label::new("error", labels::error_label(code)),
-            Label::from_static_parts("format", format),
-        ];
-        self.metrics.counter(m::NORMALIZED, labels).increment(1);
+    pub fn normalized(&self, code: &str, format: Format) {
+        let register = || {
+            let labels = vec![
+                route_label(&self.route),
+                Label::new("error", labels::error_label(code)),
+                Label::from_static_parts("format", format.as_str()),
+            ];
+            self.metrics.counter(m::NORMALIZED, labels)
+        };
+        let Some(ci) = codes::ALL.iter().position(|c| *c == code) else {
+            return register().increment(1);
+        };
+        let table = self.normalized.get_or_init(|| {
+            (0..codes::ALL.len() * Format::ALL.len())
+                .map(|_| OnceLock::new())
+                .collect()
+        });
+        if let Some(slot) = table.get(ci * Format::ALL.len() + format as usize) {
+            slot.get_or_init(register).increment(1);
+        }
     }
 }
 
@@ -201,3 +220,7 @@ impl UpstreamMetrics {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "metrics_handles_tests.rs"]
+mod tests;

@@ -238,9 +238,8 @@ async fn respond_upstream(
         // Boxed: inline, its state would make every request's future larger (and slower to
         // move), not only the rewritten ones.
         let (resp, decision) = Box::pin(normalize::rewrite(gw, entry, resp, ctx)).await;
-        let format = decision.format.as_str();
-        entry.metrics.normalized(&decision.code, format);
-        log.format = Some(format);
+        entry.metrics.normalized(&decision.code, decision.format);
+        log.format = Some(decision.format.as_str());
         log.error_owned = Some(decision.code);
         return resp;
     }
