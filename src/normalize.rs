@@ -89,8 +89,17 @@ pub async fn rewrite(
 
 /// Keeps the upstream's meaningful headers, replacing those that described its body.
 fn merge_headers(upstream: &mut HeaderMap, envelope: HeaderMap) {
-    for name in body_headers() {
-        upstream.remove(name);
+    // One pass over the (few) fields finds which body headers are there, so only those are
+    // looked up again to be removed (each removal hashes its name).
+    let doomed = body_headers();
+    let mut present = [false; 9];
+    for name in upstream.keys() {
+        if let Some(i) = doomed.iter().position(|d| *d == name) {
+            present[i] = true;
+        }
+    }
+    for (name, _) in doomed.iter().zip(present).filter(|(_, p)| *p) {
+        upstream.remove(*name);
     }
     let upstream_caches = upstream.contains_key(header::CACHE_CONTROL);
     for (name, value) in envelope {
