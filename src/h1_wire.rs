@@ -180,14 +180,8 @@ pub fn parse_response(
     let keep_hop = !facts.clean();
     let kept = fields.iter().filter(|f| keep_hop || !f.hop).count();
     let mut headers = HeaderMap::with_capacity(kept);
-    for f in fields.drain(..) {
-        if f.hop && !keep_hop {
-            continue;
-        }
-        let value = HeaderValue::from_maybe_shared(head.slice(f.start..f.end))
-            .map_err(|_| WireError::BadHeader)?;
-        headers.append(f.name, value);
-    }
+    let fields = fields.drain(..).filter(|f| keep_hop || !f.hop);
+    h1_head::append_fields(&head, fields, &mut headers)?;
     if facts.length_overridden() {
         // A length the body does not have must not reach the client (RFC 9112 §6.3: an
         // intermediary forwarding such a message removes it).

@@ -45,7 +45,7 @@ pub struct RouteMetrics {
     duration: Histogram,
     /// Per method, created on first use; per status inside, each created on first use.
     requests: [OnceLock<StatusCounters>; METHODS.len()],
-    /// `errgate_normalized_total` per built-in code and format, each created on first use
+    /// `errgate_normalized_responses_total` per built-in code and format, each created on first use
     /// (an upstream's own codes are looked up in the registry each time).
     normalized: OnceLock<Box<[OnceLock<Counter>]>>,
 }

@@ -10,10 +10,10 @@
 //! server's pass-through.
 
 use bytes::Bytes;
-use http::header::{HeaderMap, HeaderName, HeaderValue};
+use http::header::{HeaderMap, HeaderName};
 use http::{Response, StatusCode};
 
-use crate::h1_head::{Facts, Fields};
+use crate::h1_head::{self, Facts, Fields};
 use crate::upstream_body::UpstreamBody;
 
 /// The head's bytes and its end-to-end fields (name and where the value is).
@@ -56,16 +56,9 @@ impl RawHead {
     /// own fields) replaces the upstream's fields of the same name.
     pub fn into_map(self, added: HeaderMap) -> HeaderMap {
         let mut map = HeaderMap::with_capacity(self.fields.len() + added.len());
-        for f in self.fields {
-            if self.head.get(f.start..f.end).is_none() {
-                continue;
-            }
-            // httparse accepts exactly the value bytes `HeaderValue` does (a test checks all
-            // 256), so nothing is skipped here in practice.
-            if let Ok(value) = HeaderValue::from_maybe_shared(self.head.slice(f.start..f.end)) {
-                map.append(f.name, value);
-            }
-        }
+        // httparse accepts exactly the value bytes `HeaderValue` does (a test checks all 256)
+        // and the positions are the scan's, so this cannot fail in practice.
+        let _ = h1_head::append_fields(&self.head, self.fields, &mut map);
         map.extend(added);
         map
     }
