@@ -57,7 +57,7 @@ pub fn init(format: LogFormat) {
 /// Writes every queued line now (at exit, so the last requests' lines are not lost).
 pub fn flush() {
     if let Some(sink) = SINK.get() {
-        drain(sink);
+        drain(sink, &mut Vec::new());
     }
 }
 
@@ -75,19 +75,25 @@ pub fn send(line: Vec<u8>) {
     }
 }
 
+/// Bytes gathered for one `write` at most.
+const BATCH: usize = 256 * 1024;
+
 fn write_loop() {
     let Some(sink) = SINK.get() else { return };
+    // One buffer for the thread's life: growing a fresh one on every drain cost more than
+    // formatting the lines (its reallocations copied each batch several times).
+    let mut batch = Vec::with_capacity(BATCH + 4096);
     loop {
-        drain(sink);
+        drain(sink, &mut batch);
         std::thread::sleep(DRAIN_EVERY);
     }
 }
 
-fn drain(sink: &Sink) {
+fn drain(sink: &Sink, batch: &mut Vec<u8>) {
     let Ok(rx) = sink.rx.lock() else { return };
-    let mut batch: Vec<u8> = Vec::new();
+    batch.clear();
     loop {
-        while batch.len() < 256 * 1024 {
+        while batch.len() < BATCH {
             match rx.try_recv() {
                 Ok(line) => batch.extend_from_slice(&line),
                 Err(_) => break,
@@ -104,7 +110,7 @@ fn drain(sink: &Sink) {
             return;
         }
         let mut out = std::io::stdout().lock();
-        let _ = out.write_all(&batch).and_then(|()| out.flush());
+        let _ = out.write_all(batch).and_then(|()| out.flush());
         batch.clear();
     }
 }
