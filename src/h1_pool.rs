@@ -28,6 +28,7 @@ use crate::config::{Endpoint, Upstream};
 use crate::error::{ConnectKind, ProxyError};
 use crate::h1_body::H1Body;
 use crate::h1_wire::{self, Parsed, RequestHead, WireError};
+use crate::lazy_timer::LazyTimer;
 
 /// Read buffer reserved per read of a response.
 const READ_CHUNK: usize = 16 * 1024;
@@ -44,6 +45,8 @@ pub struct Conn {
     out: Vec<u8>,
     /// Scratch for parsing response heads (kept for its capacity).
     fields: h1_wire::Fields,
+    /// The try timeout of the exchange in progress, kept armed between exchanges.
+    timer: Option<LazyTimer>,
 }
 
 impl Conn {
@@ -197,40 +200,74 @@ impl EndpointPool {
             buf: BytesMut::new(),
             out: Vec::new(),
             fields: Vec::new(),
+            timer: None,
         }))
     }
 }
 
-/// Sends one request on a pooled (or new) connection of `pool` and reads the response head.
+/// Sends one request on a pooled (or new) connection of `pool` and reads the response head,
+/// by `deadline` (the try timeout: [`ProxyError::TryTimeout`] when it passes).
 pub async fn send(
     pool: &Arc<EndpointPool>,
     head: &RequestHead<'_>,
     body: &[u8],
+    deadline: Instant,
 ) -> Result<Response<H1Body>, SendError> {
     let (mut conn, reused) = match pool.take_idle() {
         Some(conn) => (conn, true),
         None => {
-            let conn = pool.connect().await.map_err(|error| SendError {
-                error,
-                reused: false,
-            })?;
+            let connected = tokio::time::timeout_at(deadline, pool.connect()).await;
+            let conn = connected
+                .unwrap_or(Err(ProxyError::TryTimeout))
+                .map_err(|error| SendError {
+                    error,
+                    reused: false,
+                })?;
             (conn, false)
         }
     };
-    let fail = |error| SendError { error, reused };
-    write_request(&mut conn, head, body)
-        .await
-        .map_err(|e| fail(ProxyError::Reset(Box::new(e))))?;
-    let Parsed { resp, facts, raw } = read_head(&mut conn).await.map_err(|e| SendError {
-        reused: reused && e.before_any_byte,
-        error: e.error,
-    })?;
+    // The connection's own timer: one per connection, not one per exchange.
+    let mut timer = match conn.timer.take() {
+        Some(mut timer) => {
+            timer.set(deadline);
+            timer
+        }
+        None => LazyTimer::new(deadline),
+    };
+    let exchanged = timer.within(exchange(&mut conn, head, body, reused)).await;
+    conn.timer = Some(timer);
+    let Parsed { resp, facts, raw } = exchanged.unwrap_or(Err(SendError {
+        error: ProxyError::TryTimeout,
+        reused,
+    }))?;
     let framing = facts
         .framing(head.method, resp.status())
-        .map_err(|e| fail(protocol(e)))?;
+        .map_err(|e| SendError {
+            error: protocol(e),
+            reused,
+        })?;
     let mut body = H1Body::new(conn, framing, &facts, pool.clone());
     body.raw_head = raw;
     Ok(resp.map(|()| body))
+}
+
+/// Writes the request and reads the response head.
+async fn exchange(
+    conn: &mut Conn,
+    head: &RequestHead<'_>,
+    body: &[u8],
+    reused: bool,
+) -> Result<Parsed, SendError> {
+    write_request(conn, head, body)
+        .await
+        .map_err(|e| SendError {
+            error: ProxyError::Reset(Box::new(e)),
+            reused,
+        })?;
+    read_head(conn).await.map_err(|e| SendError {
+        reused: reused && e.before_any_byte,
+        error: e.error,
+    })
 }
 
 async fn write_request(conn: &mut Conn, head: &RequestHead<'_>, body: &[u8]) -> io::Result<()> {

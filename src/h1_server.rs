@@ -10,16 +10,16 @@
 //! proxied request; this loop does the same work in a fraction of that.
 
 use std::future::poll_fn;
-use std::pin::{Pin, pin};
+use std::pin::pin;
 use std::sync::Arc;
-use std::task::{Context, Poll, ready};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::{Buf, Bytes, BytesMut};
 use http::Method;
 use http::header::{self, HeaderValue};
 use tokio::io::AsyncWriteExt;
-use tokio::time::{Instant, Sleep};
+use tokio::time::Instant;
 
 use crate::admin::Health;
 use crate::client_io::{self, ClientIo};
@@ -30,6 +30,7 @@ use crate::h1_request::{Fields, Parsed, parse};
 use crate::h1_respond::{self, Asked};
 
 use crate::headers;
+use crate::lazy_timer::LazyTimer;
 use crate::proxy::{self, ClientRequest, Peer};
 use crate::reload::SharedGateway;
 use crate::watch::Watch;
@@ -196,39 +197,28 @@ fn poll_wait(
     timer.poll(cx).map(|()| Wait::TimedOut)
 }
 
-/// `header_read_timeout`, measured from when the connection starts waiting for a head. The
-/// timer is re-armed lazily: when it fires before the current deadline it is moved to it, so
-/// a busy keep-alive connection touches the timer wheel about once per timeout period, not
-/// once per request.
+/// `header_read_timeout`, measured from when the connection starts waiting for a head
+/// (lazily re-armed: a busy keep-alive connection touches the timer wheel about once per
+/// timeout period, not once per request).
 struct HeadTimer {
     timeout: Duration,
-    deadline: Instant,
-    sleep: Pin<Box<Sleep>>,
+    timer: LazyTimer,
 }
 
 impl HeadTimer {
     fn new(timeout: Duration) -> Self {
-        let deadline = Instant::now() + timeout;
         HeadTimer {
             timeout,
-            deadline,
-            sleep: Box::pin(tokio::time::sleep_until(deadline)),
+            timer: LazyTimer::new(Instant::now() + timeout),
         }
     }
 
     fn start(&mut self) {
-        self.deadline = Instant::now() + self.timeout;
+        self.timer.set(Instant::now() + self.timeout);
     }
 
     fn poll(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-        loop {
-            ready!(self.sleep.as_mut().poll(cx));
-            if self.sleep.deadline() >= self.deadline {
-                return Poll::Ready(());
-            }
-            let deadline = self.deadline;
-            self.sleep.as_mut().reset(deadline);
-        }
+        self.timer.poll(cx)
     }
 }
 

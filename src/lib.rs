@@ -74,6 +74,7 @@ pub mod h1_server;
 pub mod h1_wire;
 pub mod headers;
 pub mod labels;
+pub mod lazy_timer;
 pub mod leak;
 mod line_fmt;
 pub mod locale;

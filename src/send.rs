@@ -164,41 +164,52 @@ impl Attempter for UpstreamSend<'_, '_> {
                     return Outcome::Failed { error, failure };
                 }
             };
-            let exchange = async {
-                match attempt {
-                    Attempt::Own { pool, body, target } => {
-                        let head = RequestHead {
-                            method: &template.method,
-                            target: target.as_str(),
-                            headers: &template.headers,
-                            forwarded: &template.forwarded,
-                            host: host.as_ref(),
-                            authority: &pool.authority,
-                            body_len: body.len(),
-                        };
-                        match h1_pool::send(pool, &head, &body).await {
-                            Ok(resp) => answered(resp.map(UpstreamBody::Own), outstanding),
-                            Err(err) => failed_own(err),
-                        }
+            let timed_out = || Outcome::Failed {
+                error: ProxyError::TryTimeout,
+                failure: Failure::Timeout,
+            };
+            let outcome = match attempt {
+                Attempt::Own { pool, body, target } => {
+                    let head = RequestHead {
+                        method: &template.method,
+                        target: target.as_str(),
+                        headers: &template.headers,
+                        forwarded: &template.forwarded,
+                        host: host.as_ref(),
+                        authority: &pool.authority,
+                        body_len: body.len(),
+                    };
+                    // The own client keeps its connection's timer armed between exchanges.
+                    match h1_pool::send(pool, &head, &body, try_deadline).await {
+                        Ok(resp) => answered(resp.map(UpstreamBody::Own), outstanding),
+                        Err(SendError {
+                            error: ProxyError::TryTimeout,
+                            ..
+                        }) => timed_out(),
+                        Err(err) => failed_own(err),
                     }
-                    // Boxed: hyper-util's future is several KiB, and inline it would be carried
-                    // (and moved) by every request's future, own client or not.
-                    Attempt::Hyper(req) => match Box::pin(client.send(*req)).await {
-                        Ok(resp) => answered(resp.map(UpstreamBody::Hyper), outstanding),
-                        Err(err) => failed(err),
-                    },
+                }
+                // Boxed: hyper-util's future is several KiB, and inline it would be carried
+                // (and moved) by every request's future, own client or not.
+                Attempt::Hyper(req) => {
+                    let sent = Box::pin(client.send(*req));
+                    match tokio::time::timeout_at(try_deadline, sent).await {
+                        Ok(Ok(resp)) => answered(resp.map(UpstreamBody::Hyper), outstanding),
+                        Ok(Err(err)) => failed(err),
+                        Err(_) => timed_out(),
+                    }
                 }
             };
-            let outcome = match tokio::time::timeout_at(try_deadline, exchange).await {
-                Ok(outcome) => outcome,
-                Err(_) if try_deadline >= deadline => Outcome::Failed {
+            // The route's deadline, when it came before the try timeout.
+            let outcome = match outcome {
+                Outcome::Failed {
+                    error: ProxyError::TryTimeout,
+                    ..
+                } if try_deadline >= deadline => Outcome::Failed {
                     error: ProxyError::Deadline,
                     failure: Failure::Deadline,
                 },
-                Err(_) => Outcome::Failed {
-                    error: ProxyError::TryTimeout,
-                    failure: Failure::Timeout,
-                },
+                outcome => outcome,
             };
             if let Some(label) = metric_outcome(&outcome) {
                 client.metrics.attempt(label, started.elapsed());
