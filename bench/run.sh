@@ -38,8 +38,8 @@ UNSTABLE_RATIO=1.5
 declare -A SCEN_PATH=([small50]=small [small200]=small [large50]=large [err50]=err)
 declare -A SCEN_CONNS=([small50]=50 [small200]=200 [large50]=50 [err50]=50)
 declare -A PATH_TARGETS=(
-    [small]="direct errgate errgate-warn nginx haproxy"
-    [large]="direct errgate nginx haproxy"
+    [small]="direct errgate errgate-warn nginx nginx-log haproxy"
+    [large]="direct errgate errgate-warn nginx nginx-log haproxy"
     [err]="direct errgate errgate-raw nginx haproxy"
 )
 declare -A LAYOUT_SCENARIOS=(
@@ -119,6 +119,7 @@ start_errgate() { # NAME PORT ADMIN_PORT HEADER_READ_TIMEOUT LOG_LEVEL -> PID in
 start_all() {
     ORIGIN_PORT=$(free_port)
     NGINX_PORT=$(free_port)
+    NGINX_LOG_PORT=$(free_port)
     HAPROXY_PORT=$(free_port)
     ERRGATE_PORT=$(free_port)
     ERRGATE_ADMIN=$(free_port)
@@ -133,7 +134,8 @@ start_all() {
     wait_http "$ORIGIN_STATUS" 10
 
     render "$BENCH_DIR/configs/proxy.nginx.conf.tmpl" "$WORK/nginx-proxy.conf" \
-        DIR="$WORK" ORIGIN_PORT="$ORIGIN_PORT" NGINX_PORT="$NGINX_PORT"
+        DIR="$WORK" ORIGIN_PORT="$ORIGIN_PORT" NGINX_PORT="$NGINX_PORT" \
+        NGINX_LOG_PORT="$NGINX_LOG_PORT"
     start_nginx nginx-proxy "$WORK/nginx-proxy.conf"
     NGINX_PID=$REPLY
     wait_http "http://127.0.0.1:$NGINX_PORT/small" 10
@@ -160,6 +162,7 @@ start_all() {
         [errgate-warn]=http://127.0.0.1:$WARN_PORT
         [errgate-raw]=http://127.0.0.1:$ERRGATE_PORT/raw
         [nginx]=http://127.0.0.1:$NGINX_PORT
+        [nginx-log]=http://127.0.0.1:$NGINX_LOG_PORT
         [haproxy]=http://127.0.0.1:$HAPROXY_PORT
     )
     # The processes whose CPU and memory are the proxy's (none for direct).
@@ -169,6 +172,7 @@ start_all() {
         [errgate-warn]=$WARN_PID
         [errgate-raw]=$ERRGATE_PID
         [nginx]=$NGINX_WORKERS
+        [nginx-log]=$NGINX_WORKERS
         [haproxy]=$HAPROXY_PID
     )
 }
