@@ -1,0 +1,107 @@
+//! One exchange on an upstream connection of [`super`]: the request written, the response
+//! head read.
+
+use std::io;
+
+use tokio::io::AsyncWriteExt;
+
+use super::{Conn, SendError};
+use crate::error::ProxyError;
+use crate::h1_wire::{self, Parsed, RequestHead, WireError};
+
+/// Bodies up to this size are copied behind the head and written with it in one syscall.
+const COALESCE_BODY: usize = 16 * 1024;
+
+/// The upstream closed before a complete response head.
+#[derive(Debug, thiserror::Error)]
+#[error("the upstream closed the connection before a complete response head")]
+struct ClosedEarly;
+
+/// Writes the request and reads the response head.
+pub(super) async fn exchange(
+    conn: &mut Conn,
+    head: &RequestHead<'_>,
+    body: &[u8],
+    reused: bool,
+) -> Result<Parsed, SendError> {
+    write_request(conn, head, body)
+        .await
+        .map_err(|e| SendError {
+            error: ProxyError::Reset(Box::new(e)),
+            reused,
+        })?;
+    read_head(conn).await.map_err(|e| SendError {
+        reused: reused && e.before_any_byte,
+        error: e.error,
+    })
+}
+
+async fn write_request(conn: &mut Conn, head: &RequestHead<'_>, body: &[u8]) -> io::Result<()> {
+    conn.out.clear();
+    h1_wire::encode_request(&mut conn.out, head);
+    if body.len() <= COALESCE_BODY {
+        conn.out.extend_from_slice(body);
+        return conn.stream.write_all(&conn.out).await;
+    }
+    conn.stream.write_all(&conn.out).await?;
+    conn.stream.write_all(body).await
+}
+
+struct HeadError {
+    error: ProxyError,
+    before_any_byte: bool,
+}
+
+pub(super) fn protocol(e: WireError) -> ProxyError {
+    ProxyError::Protocol(Box::new(e))
+}
+
+/// Reads until a final (non-1xx) response head; `101` is refused (upgrades use hyper).
+async fn read_head(conn: &mut Conn) -> Result<Parsed, HeadError> {
+    let mut any_byte = false;
+    loop {
+        // A fresh exchange starts with an empty buffer: nothing to parse before the first read.
+        let parsed = if conn.buf.is_empty() {
+            Ok(None)
+        } else {
+            h1_wire::parse_response(&mut conn.buf, &mut conn.fields)
+        };
+        match parsed {
+            Ok(Some(p)) if p.resp.status() == http::StatusCode::SWITCHING_PROTOCOLS => {
+                let error = protocol(WireError::UnexpectedUpgrade);
+                return Err(HeadError {
+                    error,
+                    before_any_byte: false,
+                });
+            }
+            Ok(Some(p)) if p.resp.status().is_informational() => continue,
+            Ok(Some(p)) => return Ok(p),
+            Ok(None) => {}
+            Err(e) => {
+                let error = protocol(e);
+                return Err(HeadError {
+                    error,
+                    before_any_byte: false,
+                });
+            }
+        }
+        let read = std::future::poll_fn(|cx| conn.poll_fill(cx, 0)).await;
+        match read {
+            Ok(n) if n > 0 => any_byte = true,
+            Ok(_) => {
+                let error = ProxyError::Reset(Box::new(ClosedEarly));
+                let before_any_byte = !any_byte && conn.buf.is_empty();
+                return Err(HeadError {
+                    error,
+                    before_any_byte,
+                });
+            }
+            Err(e) => {
+                return Err(HeadError {
+                    error: ProxyError::Reset(Box::new(e)),
+                    before_any_byte: !any_byte,
+                });
+            }
+        }
+    }
+}
