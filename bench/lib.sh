@@ -111,17 +111,27 @@ pin() {
     done
 }
 
-# cpu_ticks PID... — utime + stime (clock ticks), summed; fields 14 and 15 of /proc/PID/stat,
-# counted after the ")" that ends the command name.
+# cpu_ticks PID... — "UTIME STIME" (clock ticks), each summed; fields 14 and 15 of
+# /proc/PID/stat, counted after the ")" that ends the command name.
 cpu_ticks() {
-    local pid total=0 rest fields
+    local pid user=0 sys=0 rest fields
     for pid in "$@"; do
         rest=$(<"/proc/$pid/stat")
         read -ra fields <<<"${rest##*) }"
         # fields[0] is field 3 (state), so utime (14) and stime (15) are [11] and [12].
-        total=$((total + fields[11] + fields[12]))
+        user=$((user + fields[11]))
+        sys=$((sys + fields[12]))
     done
-    echo "$total"
+    echo "$user $sys"
+}
+
+# core_ticks — "BUSY0 ALL0 BUSY1 ALL1": busy and total clock ticks of cores 0 and 1 since boot
+# (/proc/stat; busy is everything but idle and iowait).
+core_ticks() {
+    awk '$1 == "cpu0" || $1 == "cpu1" {
+        all = 0; for (i = 2; i <= NF; i++) all += $i
+        printf "%d %d ", all - $5 - $6, all
+    } END { print "" }' /proc/stat
 }
 
 # status_kb FIELD PID... — a /proc/PID/status field in kB (VmHWM, VmRSS), summed.

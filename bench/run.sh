@@ -235,19 +235,22 @@ wrk_run() {
 }
 
 measure() { # LAYOUT SCENARIO TARGET REP
-    local layout=$1 scen=$2 target=$3 rep=$4 pids acc0 acc1 cpu0=0 cpu1=0 hwm=0 json
+    local layout=$1 scen=$2 target=$3 rep=$4 pids acc0 acc1 hwm=0 json
+    local u0=0 s0=0 u1=0 s1=0 c0 c1
     pids=${PROXY_PIDS[$target]}
     acc0=$(origin_accepts "$ORIGIN_STATUS")
     if [[ -n $pids ]]; then
         # shellcheck disable=SC2086
         reset_peak $pids
         # shellcheck disable=SC2086
-        cpu0=$(cpu_ticks $pids)
+        read -r u0 s0 < <(cpu_ticks $pids)
     fi
+    read -ra c0 < <(core_ticks)
     wrk_run "$target" "$scen" "$DURATION"
+    read -ra c1 < <(core_ticks)
     if [[ -n $pids ]]; then
         # shellcheck disable=SC2086
-        cpu1=$(cpu_ticks $pids)
+        read -r u1 s1 < <(cpu_ticks $pids)
         # shellcheck disable=SC2086
         hwm=$(status_kb VmHWM $pids)
     fi
@@ -255,9 +258,10 @@ measure() { # LAYOUT SCENARIO TARGET REP
     json=$(sed -n 's/^WRKJSON //p' <<<"$REPLY")
     [[ -n $json ]] || die "no summary from wrk: $REPLY"
     # The second stub_status request's own connection is in acc1: not the proxy's.
-    printf '{"layout": "%s", "scenario": "%s", "target": "%s", "rep": %d, "has_proxy": %s, "cpu_ticks": %d, "hwm_kb": %d, "origin_conns": %d, "wrk": %s}\n' \
+    printf '{"layout": "%s", "scenario": "%s", "target": "%s", "rep": %d, "has_proxy": %s, "cpu_ticks": %d, "user_ticks": %d, "core_busy": [%d, %d], "core_all": [%d, %d], "hwm_kb": %d, "origin_conns": %d, "wrk": %s}\n' \
         "$layout" "$scen" "$target" "$rep" "$([[ -n $pids ]] && echo true || echo false)" \
-        $((cpu1 - cpu0)) "$hwm" $((acc1 - acc0 - 1)) "$json" >>"$RUNS"
+        $((u1 + s1 - u0 - s0)) $((u1 - u0)) $((c1[0] - c0[0])) $((c1[2] - c0[2])) \
+        $((c1[1] - c0[1])) $((c1[3] - c0[3])) "$hwm" $((acc1 - acc0 - 1)) "$json" >>"$RUNS"
     log "$(printf '%-8s %-8s %-12s rep %d: %s' "$layout" "$scen" "$target" "$rep" \
         "$(grep -E 'Requests/sec' <<<"$REPLY" | tr -s ' ')")"
 }
