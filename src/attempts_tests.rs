@@ -297,7 +297,7 @@ async fn the_budget_refuses_retries_under_sustained_failure() {
     let mut sent = 0;
     let mut refused = 0;
     for _ in 0..200 {
-        client.budget.record_request();
+        client.budget.record_request(Instant::now());
         let mut script = Script::new(&[Step::Status(503); 3]);
         let mut trace = Trace::default();
         let plan = plan(&client, &retry, Instant::now() + LONG);

@@ -130,7 +130,16 @@ impl Endpoints {
     /// The endpoint for the next attempt, preferring ones not in `tried`; `None` when every
     /// endpoint is ejected.
     pub fn pick(&self, tried: Tried) -> Option<usize> {
-        let now = self.now_ms();
+        // The clock is read only if an endpoint was ever ejected (the usual case reads none).
+        let now = if self
+            .states
+            .iter()
+            .any(|s| s.ejected_until.load(Relaxed) != 0)
+        {
+            self.now_ms()
+        } else {
+            0
+        };
         let n = self.states.len();
         if n == 1 {
             return self.available(0, now).then_some(0);

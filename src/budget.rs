@@ -39,15 +39,16 @@ impl RetryBudget {
         }
     }
 
-    /// Counts a client request (once, however many attempts it takes).
-    pub fn record_request(&self) {
-        self.roll();
+    /// Counts a client request (once, however many attempts it takes) that arrived at `now`
+    /// (the caller's clock reading: the request's start serves).
+    pub fn record_request(&self, now: Instant) {
+        self.roll(now);
         self.current.fetch_add(REQUEST_ONE, Relaxed);
     }
 
     /// Takes one retry from the budget if it has room.
     pub fn try_retry(&self, percent: f64, min_per_second: u32) -> bool {
-        let weight = self.roll();
+        let weight = self.roll(Instant::now());
         let (cur_req, cur_retry) = unpack(self.current.load(Relaxed));
         let (prev_req, prev_retry) = unpack(self.previous.load(Relaxed));
         let requests = prev_req * weight + cur_req;
@@ -60,19 +61,21 @@ impl RetryBudget {
         true
     }
 
-    /// Moves to the current second if it changed; returns the previous second's weight.
-    fn roll(&self) -> f64 {
-        let elapsed = Instant::now().duration_since(self.epoch);
-        let now = elapsed.as_secs();
+    /// Moves to `now`'s second if it is a later one; returns the previous second's weight.
+    /// Only forward: a reading taken just before another thread rolled counts in the new
+    /// second instead of resetting the window.
+    fn roll(&self, now: Instant) -> f64 {
+        let elapsed = now.saturating_duration_since(self.epoch);
+        let second = elapsed.as_secs();
         let seen = self.second.load(Relaxed);
-        if now != seen
+        if second > seen
             && self
                 .second
-                .compare_exchange(seen, now, Relaxed, Relaxed)
+                .compare_exchange(seen, second, Relaxed, Relaxed)
                 .is_ok()
         {
             let counts = self.current.swap(0, Relaxed);
-            let carried = if now == seen + 1 { counts } else { 0 };
+            let carried = if second == seen + 1 { counts } else { 0 };
             self.previous.store(carried, Relaxed);
         }
         1.0 - f64::from(elapsed.subsec_millis()) / 1000.0
@@ -108,7 +111,7 @@ mod tests {
     async fn retries_are_a_share_of_requests() {
         let b = RetryBudget::new();
         for _ in 0..1000 {
-            b.record_request();
+            b.record_request(Instant::now());
         }
         assert_eq!(retries_allowed(&b, 20.0, 0, 1000), 200);
     }
@@ -119,7 +122,7 @@ mod tests {
         let b = RetryBudget::new();
         let mut granted = 0;
         for _ in 0..1000 {
-            b.record_request();
+            b.record_request(Instant::now());
             granted += retries_allowed(&b, 20.0, 10, 2);
             tokio::time::advance(Duration::from_millis(10)).await;
         }
@@ -131,7 +134,7 @@ mod tests {
     async fn zero_percent_and_zero_floor_refuses_everything() {
         let b = RetryBudget::new();
         for _ in 0..100 {
-            b.record_request();
+            b.record_request(Instant::now());
         }
         assert_eq!(retries_allowed(&b, 0.0, 0, 10), 0);
     }
@@ -142,5 +145,19 @@ mod tests {
         assert_eq!(retries_allowed(&b, 20.0, 3, 10), 3);
         tokio::time::advance(Duration::from_secs(5)).await;
         assert_eq!(retries_allowed(&b, 20.0, 3, 10), 3);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_earlier_reading_does_not_roll_the_window_back() {
+        let b = RetryBudget::new();
+        let early = Instant::now();
+        tokio::time::advance(Duration::from_millis(1500)).await;
+        for _ in 0..100 {
+            b.record_request(Instant::now());
+        }
+        // A request whose clock reading was taken before the second changed.
+        b.record_request(early);
+        // All 101 count in the current second: 20 % of them.
+        assert_eq!(retries_allowed(&b, 20.0, 0, 100), 20);
     }
 }

@@ -124,11 +124,12 @@ impl EndpointPool {
         }))
     }
 
-    fn take_idle(&self) -> Option<Box<Conn>> {
+    /// The most recently returned connection still fresh at `now` and not closed by the upstream.
+    fn take_idle(&self, now: Instant) -> Option<Box<Conn>> {
         loop {
             let idle = self.idle.lock().ok()?.pop()?;
             let mut conn = idle.conn;
-            if idle.since.elapsed() < self.idle_timeout && !conn.went_bad() {
+            if now.saturating_duration_since(idle.since) < self.idle_timeout && !conn.went_bad() {
                 return Some(conn);
             }
         }
@@ -198,14 +199,16 @@ impl EndpointPool {
 }
 
 /// Sends one request on a pooled (or new) connection of `pool` and reads the response head,
-/// by `deadline` (the try timeout: [`ProxyError::TryTimeout`] when it passes).
+/// for an attempt that `started` (the caller's clock reading, which also judges the pooled
+/// connections' idle time) by `deadline` (the try timeout: [`ProxyError::TryTimeout`] when it
+/// passes).
 pub async fn send(
     pool: &Arc<EndpointPool>,
     head: &RequestHead<'_>,
     body: &[u8],
-    deadline: Instant,
+    (started, deadline): (Instant, Instant),
 ) -> Result<Response<H1Body>, SendError> {
-    let (mut conn, reused) = match pool.take_idle() {
+    let (mut conn, reused) = match pool.take_idle(started) {
         Some(conn) => (conn, true),
         None => {
             let connected = tokio::time::timeout_at(deadline, pool.connect()).await;

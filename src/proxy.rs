@@ -146,7 +146,9 @@ async fn forward(
         .endpoints
         .admit()
         .map_err(|_| ProxyError::Overloaded)?;
-    upstream.budget.record_request();
+    upstream
+        .budget
+        .record_request(Instant::from_std(log.started));
 
     let retry = &entry.route.retry;
     let idempotent = retry::is_idempotent(&parts.method, &parts.headers, retry);

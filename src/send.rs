@@ -180,7 +180,7 @@ impl Attempter for UpstreamSend<'_, '_> {
                         body_len: body.len(),
                     };
                     // The own client keeps its connection's timer armed between exchanges.
-                    match h1_pool::send(pool, &head, &body, try_deadline).await {
+                    match h1_pool::send(pool, &head, &body, (started, try_deadline)).await {
                         Ok(resp) => answered(resp.map(UpstreamBody::Own), outstanding),
                         Err(SendError {
                             error: ProxyError::TryTimeout,
