@@ -61,7 +61,13 @@ class Cell:
         self.runs = [per_run(r) for r in runs]
         rps = [f["rps"] for f in self.runs]
         self.spread = max(rps) / min(rps) if min(rps) > 0 else float("inf")
-        self.unstable = len(rps) > 1 and self.spread > unstable_ratio
+        # With five or more runs the fastest and the slowest are left out of the stability
+        # check (the median ignores them anyway): one run caught by a slow spell of the machine
+        # does not void the cell, two disagreeing do. `outlier` says one was left out.
+        kept = sorted(rps)[1:-1] if len(rps) >= 5 else rps
+        self.kept_spread = max(kept) / min(kept) if min(kept) > 0 else float("inf")
+        self.unstable = len(rps) > 1 and self.kept_spread > unstable_ratio
+        self.outlier = not self.unstable and self.spread > unstable_ratio
         self.rps_list = rps
 
     def med(self, key):
@@ -144,7 +150,7 @@ def table(cells, keys):
             busy_text(c),
             fmt(c.med("rss"), ".1f"),
             fmt(c.med("conns"), ".0f"),
-            str(len(c.runs)),
+            f"{len(c.runs)}{'*' if c.outlier else ''}",
             err_txt,
         ]
         lines.append("| " + " | ".join(row) + " |")
@@ -275,7 +281,9 @@ def main():
         "the origin); peak RSS = VmHWM, reset "
         "before each run; new origin conns = the origin's stub_status `accepts` delta (for direct: "
         "wrk's own connections). A cell whose runs differ by more than "
-        f"{args.unstable_ratio}× in req/s is shown as unstable instead of a median.",
+        f"{args.unstable_ratio}× in req/s is shown as unstable instead of a median; with five or "
+        "more runs the fastest and the slowest are left out of that check, and a `*` after the "
+        "run count says they differed by more than that (the median is unaffected).",
         "",
     ]
     doc += table(cells, keys)
