@@ -130,7 +130,8 @@ impl Endpoints {
     /// The endpoint for the next attempt, preferring ones not in `tried`; `None` when every
     /// endpoint is ejected.
     pub fn pick(&self, tried: Tried) -> Option<usize> {
-        // The clock is read only if an endpoint was ever ejected (the usual case reads none).
+        // The clock is read only while some endpoint has an ejection on record (cleared by its
+        // next success); the usual case reads none.
         let now = if self
             .states
             .iter()
