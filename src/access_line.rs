@@ -76,14 +76,22 @@ impl<const JSON: bool> Line<JSON> {
 }
 
 impl AccessLog {
-    pub(super) fn line(&self, format: LogFormat, now: SystemTime, elapsed: Duration) -> Vec<u8> {
+    /// Appends the line (ending in `\n`) to `out`, which may already hold earlier lines.
+    pub(super) fn write_line(
+        &self,
+        out: &mut Vec<u8>,
+        format: LogFormat,
+        now: SystemTime,
+        elapsed: Duration,
+    ) {
         // Rounded as a float, as the line always was (`f64` ms to three decimals).
         let micros = (elapsed.as_secs_f64() * 1_000_000.0).round() as u64;
-        let out = Vec::with_capacity(self.line_capacity());
-        match format {
-            LogFormat::Json => self.build(Line::<true> { out }, now, micros),
-            LogFormat::Text => self.build(Line::<false> { out }, now, micros),
-        }
+        out.reserve(self.line_capacity());
+        let taken = std::mem::take(out);
+        *out = match format {
+            LogFormat::Json => self.build(Line::<true> { out: taken }, now, micros),
+            LogFormat::Text => self.build(Line::<false> { out: taken }, now, micros),
+        };
     }
 
     fn build<const JSON: bool>(
@@ -109,8 +117,7 @@ impl AccessLog {
         line.out
     }
 
-    /// Enough for the line unless its strings need escaping, in steps of 512 bytes (buffers
-    /// of one size are what the allocator reuses best: they are freed on the writer thread).
+    /// Enough for the line unless its strings need escaping.
     fn line_capacity(&self) -> usize {
         let len = |s: &Option<Arc<str>>| s.as_ref().map_or(0, |s| s.len());
         let error = self.error_owned.as_ref().map_or(0, String::len);
@@ -120,7 +127,7 @@ impl AccessLog {
             + len(&self.upstream)
             + len(&self.endpoint)
             + error;
-        (strings + 400).next_multiple_of(512)
+        strings + 400
     }
 
     /// The fields in order, up to the duration.

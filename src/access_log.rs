@@ -135,8 +135,8 @@ impl Drop for AccessLog {
         if !tracing::enabled!(target: "access", tracing::Level::INFO) {
             return;
         }
-        let line = self.line(format, SystemTime::now(), elapsed);
-        log_sink::send(line);
+        let now = SystemTime::now();
+        log_sink::append(now, |out| self.write_line(out, format, now, elapsed));
     }
 }
 

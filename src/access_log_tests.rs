@@ -13,8 +13,17 @@ fn at() -> SystemTime {
 }
 
 fn line(log: &AccessLog, format: LogFormat, micros: u64) -> String {
-    let bytes = log.line(format, at(), Duration::from_nanos(micros * 1000 + 321));
-    String::from_utf8(bytes).unwrap()
+    let mut bytes = b"earlier line\n".to_vec();
+    log.write_line(
+        &mut bytes,
+        format,
+        at(),
+        Duration::from_nanos(micros * 1000 + 321),
+    );
+    let line = bytes
+        .strip_prefix(b"earlier line\n")
+        .expect("appended after what was there");
+    String::from_utf8(line.to_vec()).unwrap()
 }
 
 fn plain() -> AccessLog {
