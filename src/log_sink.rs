@@ -80,13 +80,20 @@ pub fn flush() {
     }
 }
 
-/// Hands this thread's batch to the writer: the runtime calls it before a worker thread
+/// Hands this thread's lines to the writer: the runtime calls it before a worker thread
 /// parks or stops, so an idle thread holds no lines back.
+///
+/// A worker parks whenever it runs out of ready tasks, often a few dozen requests into a
+/// batch. Those lines go over as an exact-size copy and the thread keeps its batch buffer:
+/// handing over the buffer itself put dozens of them in flight per drain, more than the
+/// spares, and the allocation churn left a 200-connection run with a fifth more RSS.
 pub fn flush_thread() {
     let Some(sink) = SINK.get() else { return };
     let _ = BATCH_OF_THREAD.try_with(|batch| {
-        if let Ok(mut batch) = batch.try_borrow_mut() {
-            batch.hand_off(sink);
+        if let Ok(mut batch) = batch.try_borrow_mut()
+            && let Some((lines, count)) = batch.take_copy()
+        {
+            queue(sink, lines, count);
         }
     });
 }
@@ -166,6 +173,16 @@ impl Batch {
         }
         let lines = std::mem::take(&mut self.lines);
         Some((std::mem::take(&mut self.buf), lines))
+    }
+
+    /// Copies the lines out, leaving the batch empty with its buffer kept; `None` if empty.
+    pub(crate) fn take_copy(&mut self) -> Option<(Vec<u8>, u64)> {
+        if self.buf.is_empty() {
+            return None;
+        }
+        let copy = self.buf.clone();
+        self.buf.clear();
+        Some((copy, std::mem::take(&mut self.lines)))
     }
 
     fn hand_off(&mut self, sink: &Sink) {

@@ -76,3 +76,28 @@ fn a_clock_stepping_back_neither_panics_nor_hands_over() {
     let (_, lines) = batch.take().expect("lines");
     assert_eq!(lines, 2);
 }
+
+#[test]
+fn a_parking_thread_hands_over_a_copy_and_keeps_its_buffer() {
+    let mut batch = Batch::new();
+    assert!(
+        batch.take_copy().is_none(),
+        "an empty batch hands nothing over"
+    );
+    assert!(!batch.add(at(0), line("one")));
+    assert!(!batch.add(at(1), line("two")));
+    let buffer = batch.buf.as_ptr();
+    let (bytes, lines) = batch.take_copy().expect("two lines");
+    assert_eq!(bytes, b"one\ntwo\n");
+    assert_eq!(lines, 2);
+    assert_eq!(bytes.capacity(), bytes.len(), "the copy is exact-size");
+    assert!(batch.buf.is_empty(), "the lines went over");
+    assert_eq!(batch.buf.capacity(), CAPACITY, "the buffer stayed");
+    assert!(
+        !batch.add(at(50), line("three")),
+        "a new batch starts its own age"
+    );
+    assert_eq!(batch.buf.as_ptr(), buffer, "and fills the same buffer");
+    let (bytes, lines) = batch.take().expect("one line");
+    assert_eq!((bytes.as_slice(), lines), (b"three\n" as &[u8], 1));
+}
