@@ -105,6 +105,10 @@ impl ResponseBody {
         self.hold = Some(hold);
     }
 
+    pub fn log(&self) -> Option<&AccessLog> {
+        self.log.as_deref()
+    }
+
     pub fn log_mut(&mut self) -> Option<&mut AccessLog> {
         self.log.as_deref_mut()
     }

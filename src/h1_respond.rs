@@ -15,7 +15,7 @@ use std::task::Poll;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
-use http::header::{self, HeaderMap, HeaderName};
+use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::{Response, StatusCode};
 use hyper::body::{Body, Frame};
 
@@ -24,6 +24,7 @@ use crate::client_io::ClientIo;
 use crate::h1_conn::{Conn, client_gone, write_pair};
 use crate::h1_head::parse_length;
 use crate::h1_wire::field;
+use crate::headers::X_REQUEST_ID;
 use crate::raw_head::RawHead;
 
 /// Body bytes copied into the head's buffer; larger frames are written from where they are.
@@ -53,7 +54,11 @@ pub async fn write(
     let (parts, body) = resp.into_parts();
     conn.out.clear();
     let exact = body.size_hint().exact();
-    let (framing, close) = encode_head(conn.out, &parts, body.raw_head(), exact, asked);
+    let raw = body.raw_head().map(|head| Raw {
+        head,
+        request_id: body.log().map(|log| &log.request_id),
+    });
+    let (framing, close) = encode_head(conn.out, &parts, raw, exact, asked);
     if framing == Framing::NoBody {
         drop(body);
         write_pair(conn.io, conn.out, &[]).await?;
@@ -63,11 +68,19 @@ pub async fn write(
     Ok(complete && !close)
 }
 
+/// An upstream head kept as bytes, and the request id that goes with it: for such a
+/// response [`crate::proxy`] leaves the id out of the (then empty) header map, which saves
+/// building and dropping a map on every pass-through.
+struct Raw<'a> {
+    head: &'a RawHead,
+    request_id: Option<&'a HeaderValue>,
+}
+
 /// The status line and fields; returns the framing and whether the connection closes after.
 fn encode_head(
     out: &mut Vec<u8>,
     parts: &http::response::Parts,
-    raw: Option<&RawHead>,
+    raw: Option<Raw<'_>>,
     exact: Option<u64>,
     asked: Asked,
 ) -> (Framing, bool) {
@@ -80,15 +93,20 @@ fn encode_head(
     // No length at all on 1xx and 204 (RFC 9110 §8.6); no body on those and 304.
     let no_length = status.is_informational() || status == StatusCode::NO_CONTENT;
     let mut seen = Seen::default();
-    if let Some(raw) = raw {
-        for (name, value) in raw.fields() {
-            if !overridden(&parts.headers, name) {
+    let request_id = raw.as_ref().and_then(|raw| raw.request_id);
+    if let Some(raw) = &raw {
+        for (name, value) in raw.head.fields() {
+            let own_id = request_id.is_some() && *name == X_REQUEST_ID;
+            if !own_id && !overridden(&parts.headers, name) {
                 seen.copy(out, name, value, no_length);
             }
         }
     }
     for (name, value) in &parts.headers {
         seen.copy(out, name, value.as_bytes(), no_length);
+    }
+    if let Some(id) = request_id {
+        seen.copy(out, &X_REQUEST_ID, id.as_bytes(), no_length);
     }
     let bodyless = no_length || status == StatusCode::NOT_MODIFIED;
     let framing = match (bodyless || asked.head, seen.length, exact) {

@@ -148,11 +148,43 @@ fn a_head_kept_as_bytes_is_copied_and_errgate_s_fields_win() {
         .insert("x-request-id", HeaderValue::from_static("own"));
     let (parts, ()) = resp.into_parts();
     let mut out = Vec::new();
-    let (framing, close) = encode_head(&mut out, &parts, Some(&raw), Some(99), GET);
+    let raw = Raw {
+        head: &raw,
+        request_id: None,
+    };
+    let (framing, close) = encode_head(&mut out, &parts, Some(raw), Some(99), GET);
     assert_eq!(
         String::from_utf8(out).unwrap(),
         "HTTP/1.1 200 OK\r\ncontent-length: 3\r\ndate: Sun, 06 Nov 1994 08:49:37 GMT\r\n\
          set-cookie: a=1\r\nset-cookie: b=2\r\nx-request-id: own\r\n\r\n"
+    );
+    assert_eq!((framing, close), (Framing::Length(3), false));
+}
+
+/// The pass-through's usual case: the map is empty and the request id comes with the kept
+/// head; it replaces the upstream's and goes out once, after the upstream's fields.
+#[test]
+fn a_kept_head_s_request_id_replaces_the_upstream_s() {
+    let upstream = b"HTTP/1.1 200 OK\r\nX-Request-Id: upstream\r\nContent-Length: 3\r\n\
+                     Date: d\r\nX-Request-ID: again\r\nSet-Cookie: a=1\r\n\r\n";
+    let mut buf = bytes::BytesMut::from(&upstream[..]);
+    let parsed = crate::h1_wire::parse_response(&mut buf, &mut Vec::new())
+        .unwrap()
+        .unwrap();
+    let raw = parsed.raw.unwrap();
+    let (parts, ()) = parsed.resp.into_parts();
+    assert!(parts.headers.is_empty(), "nothing was added to the map");
+    let id = HeaderValue::from_static("0123abcd");
+    let raw = Raw {
+        head: &raw,
+        request_id: Some(&id),
+    };
+    let mut out = Vec::new();
+    let (framing, close) = encode_head(&mut out, &parts, Some(raw), Some(3), GET);
+    assert_eq!(
+        String::from_utf8(out).unwrap(),
+        "HTTP/1.1 200 OK\r\ncontent-length: 3\r\ndate: d\r\nset-cookie: a=1\r\n\
+         x-request-id: 0123abcd\r\n\r\n"
     );
     assert_eq!((framing, close), (Framing::Length(3), false));
 }

@@ -113,7 +113,10 @@ pub fn new_request_id() -> HeaderValue {
         let nibble = ((n >> (124 - i * 4)) & 0xf) as usize;
         *b = b"0123456789abcdef"[nibble];
     }
-    HeaderValue::from_bytes(&buf).unwrap_or(HeaderValue::from_static("0"))
+    // Shared from the start: the id is cloned for the log, and cloning a value copied from a
+    // slice would allocate a second time to make it shareable.
+    HeaderValue::from_maybe_shared(bytes::Bytes::from_owner(buf))
+        .unwrap_or(HeaderValue::from_static("0"))
 }
 
 /// What errgate adds to a request before it goes upstream. It is kept apart from the client's
