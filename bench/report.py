@@ -69,6 +69,9 @@ class Cell:
         self.unstable = len(rps) > 1 and self.kept_spread > unstable_ratio
         self.outlier = not self.unstable and self.spread > unstable_ratio
         self.rps_list = rps
+        # Each repetition's figures, to pair a run with the other target's run of the same
+        # repetition (run a few seconds apart; see `paired`).
+        self.by_rep = {r["rep"]: f for r, f in zip(runs, self.runs)}
 
     def med(self, key):
         vals = [f[key] for f in self.runs if key in f]
@@ -76,6 +79,20 @@ class Cell:
 
     def total(self, key):
         return sum(f[key] for f in self.runs)
+
+
+def paired(ca, cb, key):
+    """The median over repetitions of a's figure ÷ b's in the same repetition.
+
+    The machine's speed drifts by tens of percent over minutes (a shared VM), and a repetition
+    runs every target of a scenario within seconds: a ratio within one repetition cancels the
+    drift that a ratio of two medians, each over the whole scenario, keeps."""
+    if ca is None or cb is None or ca.unstable or cb.unstable:
+        return None
+    ratios = [ratio(fa.get(key), cb.by_rep[rep].get(key))
+              for rep, fa in ca.by_rep.items() if rep in cb.by_rep]
+    ratios = [x for x in ratios if x is not None]
+    return statistics.median(ratios) if ratios else None
 
 
 def fmt(v, spec):
@@ -177,7 +194,7 @@ def targets(cells, idle):
         return None if c is None or c.unstable else c.med(key)
 
     def r(layout, scen, a, b, key="rps"):
-        return ratio(med(layout, scen, a, key), med(layout, scen, b, key))
+        return paired(cells.get((layout, scen, a)), cells.get((layout, scen, b)), key)
 
     # Pass-through is compared like for like: both proxies logging every request, and neither.
     pairs = (("access log on both", "errgate", "nginx-log"), ("no access log", "errgate-warn", "nginx"))
@@ -287,7 +304,14 @@ def main():
         "",
     ]
     doc += table(cells, keys)
-    doc += ["", "## Targets (issue 6)", ""] + targets(cells, idle)
+    doc += ["", "## Targets (issue 6)", ""]
+    doc += [
+        "Each ratio is the median over the repetitions of the two targets' ratio within one "
+        "repetition (their runs are seconds apart, so a drift of the machine's speed cancels); "
+        "the table's × columns divide medians and can differ by a few percent.",
+        "",
+    ]
+    doc += targets(cells, idle)
     doc += ["", "## Idle connections", ""] + (idle_lines or ["- not measured"])
     text = "\n".join(doc) + "\n"
     with open(args.out, "w") as f:

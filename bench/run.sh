@@ -519,6 +519,9 @@ main() {
         profile_errgate "$out-profile.md"
         echo "- Profile of errgate in this run: [$(basename "$out")-profile.md]($(basename "$out")-profile.md)" >>"$NOTES"
     fi
+    # The raw runs go along, so the report can be recomputed (python3 bench/report.py --runs …).
+    cp "$RUNS" "$out-runs.jsonl"
+    echo "- Raw runs: [$(basename "$out")-runs.jsonl]($(basename "$out")-runs.jsonl)" >>"$NOTES"
     python3 "$BENCH_DIR/report.py" --runs "$RUNS" --notes "$NOTES" --idle "$IDLE" \
         --unstable-ratio "$UNSTABLE_RATIO" --quick "$QUICK" --out "$out.md"
     log "results written to $out.md ($(($(date +%s) - START_TS))s in all)"
