@@ -110,11 +110,14 @@ pub fn append(now: SystemTime, build: impl FnOnce(&mut Vec<u8>)) {
     let Some(sink) = SINK.get() else { return };
     let mut build = Some(build);
     let _ = BATCH_OF_THREAD.try_with(|batch| {
-        if let (Ok(mut batch), Some(build)) = (batch.try_borrow_mut(), build.take()) {
+        if let Ok(mut batch) = batch.try_borrow_mut()
+            && let Some(build) = build.take()
+        {
             batch.push(sink, now, build);
         }
     });
-    // The thread is exiting (its storage is gone): the line goes on its own.
+    // The thread is exiting (its storage is gone), or a line is being built inside another's
+    // building: the line goes on its own.
     if let Some(build) = build {
         let mut line = Vec::new();
         build(&mut line);
@@ -187,6 +190,16 @@ impl Batch {
 
     fn hand_off(&mut self, sink: &Sink) {
         if let Some((buf, lines)) = self.take() {
+            queue(sink, buf, lines);
+        }
+    }
+}
+
+impl Drop for Batch {
+    /// A thread that ends without the runtime's stop hook (one that is not a worker) still
+    /// hands its lines over.
+    fn drop(&mut self) {
+        if let (Some(sink), Some((buf, lines))) = (SINK.get(), self.take()) {
             queue(sink, buf, lines);
         }
     }
