@@ -12,7 +12,7 @@
 
 use std::cell::RefCell;
 use std::io::Write;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, SystemTime};
@@ -48,6 +48,11 @@ static QUEUED: AtomicUsize = AtomicUsize::new(0);
 static SPARE: Mutex<Vec<Vec<u8>>> = Mutex::new(Vec::new());
 /// Spare buffers kept at most; more are freed.
 const SPARES: usize = 16;
+/// Set when the process is about to exit without stopping its runtime: every thread hands
+/// its batch over with its next line.
+static URGENT: AtomicBool = AtomicBool::new(false);
+/// How long [`flush_before_exit`] gives busy threads to hand their batches over.
+const EXIT_GRACE: Duration = Duration::from_millis(50);
 
 /// Starts the writer thread; later calls keep the first format.
 pub fn init(format: LogFormat) {
@@ -77,6 +82,25 @@ pub fn flush() {
     if let Some(sink) = SINK.get() {
         flush_thread();
         drain(sink, &mut Vec::new());
+    }
+}
+
+/// Writes what it can before the process exits without stopping its runtime (a second
+/// shutdown signal), and returns within `limit` whatever stdout does. Idle workers handed
+/// their lines over when they parked; busy ones hand theirs over with their next line, within
+/// a short grace period.
+pub fn flush_before_exit(limit: Duration) {
+    URGENT.store(true, Ordering::Relaxed);
+    flush_thread();
+    let (done, finished) = mpsc::channel();
+    let flusher = std::thread::Builder::new().spawn(move || {
+        std::thread::sleep(EXIT_GRACE);
+        flush();
+        let _ = done.send(());
+    });
+    if flusher.is_ok() {
+        // A stalled stdout must not keep the process from exiting.
+        let _ = finished.recv_timeout(limit);
     }
 }
 
@@ -148,7 +172,7 @@ impl Batch {
     }
 
     fn push(&mut self, sink: &Sink, now: SystemTime, build: impl FnOnce(&mut Vec<u8>)) {
-        if self.add(now, build) {
+        if self.add(now, build) || URGENT.load(Ordering::Relaxed) {
             self.hand_off(sink);
         }
     }
@@ -163,9 +187,10 @@ impl Batch {
         }
         build(&mut self.buf);
         self.lines += 1;
+        // A clock that stepped back leaves the batch's age unknown: it goes over now.
         let old = now
             .duration_since(self.since)
-            .is_ok_and(|age| age >= DRAIN_EVERY);
+            .map_or(true, |age| age >= DRAIN_EVERY);
         self.buf.len() >= HANDOFF || old
     }
 

@@ -4,6 +4,8 @@ use tokio::signal::unix::{self, SignalKind};
 
 /// Exit status after a second signal cut the drain short (128 + SIGINT, by convention).
 const EXIT_FORCED: i32 = 130;
+/// The most a forced exit waits for the access lines still queued.
+const FLUSH_LIMIT: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Resolves on the first SIGTERM or SIGINT.
 pub async fn signal() {
@@ -23,7 +25,7 @@ pub async fn signal() {
             _ = tokio::signal::ctrl_c() => {}
         }
         tracing::warn!("second shutdown signal; exiting now");
-        crate::log_sink::flush();
+        crate::log_sink::flush_before_exit(FLUSH_LIMIT);
         std::process::exit(EXIT_FORCED);
     });
 }

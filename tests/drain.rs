@@ -68,9 +68,13 @@ async fn sigterm_under_load_fails_nothing_but_new_connections() {
     );
 }
 
+/// A forced exit still leaves the access lines of the requests answered before it on stdout.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_second_signal_exits_at_once() {
-    let backend = hyper_backend(|_req| async {
+    let backend = hyper_backend(|req| async move {
+        if req.uri().path() == "/fast" {
+            return json_response(200, "fast");
+        }
         tokio::time::sleep(Duration::from_secs(30)).await;
         json_response(200, "late")
     })
@@ -79,6 +83,10 @@ async fn a_second_signal_exits_at_once() {
     let path = dir.join("gateway.toml");
     std::fs::write(&path, config_text(backend).replace("5s", "60s")).unwrap();
     let mut e = Errgate::start(&path, &[]).await;
+    for _ in 0..3 {
+        let resp = client().request(get(&e.url("/fast"))).await.unwrap();
+        assert_eq!(resp.status(), 200);
+    }
     let url = e.url("/hang");
     let _pending = tokio::spawn(async move { client().request(get(&url)).await });
     tokio::time::sleep(Duration::from_millis(200)).await;
@@ -88,4 +96,16 @@ async fn a_second_signal_exits_at_once() {
     e.signal("TERM");
     let status = e.wait_exit(Duration::from_secs(5)).await;
     assert_eq!(status.and_then(|s| s.code()), Some(130));
+    // stdout is read by another thread: give it the last bytes.
+    for _ in 0..100 {
+        if e.logged("\"path\":\"/fast\"") >= 3 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        e.logged("\"path\":\"/fast\""),
+        3,
+        "access lines at the forced exit"
+    );
 }
