@@ -58,6 +58,8 @@ pub async fn write(
         head,
         request_id: body.log().map(|log| &log.request_id),
     });
+    // `proxy::handle` leaves the id out of the map only because the record carries it.
+    debug_assert!(raw.as_ref().is_none_or(|raw| raw.request_id.is_some()));
     let (framing, close) = encode_head(conn.out, &parts, raw, exact, asked);
     if framing == Framing::NoBody {
         drop(body);
