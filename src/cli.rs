@@ -210,7 +210,7 @@ pub async fn run_gateway(
     let version = env!("CARGO_PKG_VERSION");
     tracing::info!(%address, %admin, version, "errgate listening");
     let result = server::run(gateway, listeners, shutdown::signal()).await;
-    crate::log_sink::flush();
+    crate::log_sink::flush(LOG_FLUSH);
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
@@ -222,6 +222,8 @@ pub async fn run_gateway(
 
 /// How long stopping the runtime may wait for its threads at exit.
 const RUNTIME_STOP: std::time::Duration = std::time::Duration::from_secs(2);
+/// How long exiting may wait for stdout to take the last access lines.
+const LOG_FLUSH: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Runs `fut` on a runtime sized by `[runtime] worker_threads`. One thread gets tokio's
 /// current-thread scheduler: the same work without cross-thread wake-ups (about 10% less CPU
@@ -248,7 +250,7 @@ pub fn with_runtime(
             let code = runtime.block_on(fut);
             // Workers stop (and hand over their last lines) before the final flush.
             runtime.shutdown_timeout(RUNTIME_STOP);
-            crate::log_sink::flush();
+            crate::log_sink::flush(LOG_FLUSH);
             code
         }
         Err(err) => {

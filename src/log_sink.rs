@@ -41,6 +41,8 @@ struct Sink {
 const DRAIN_EVERY: Duration = Duration::from_millis(20);
 
 static SINK: OnceLock<Sink> = OnceLock::new();
+/// The writer thread, woken early for log events.
+static WRITER: OnceLock<std::thread::Thread> = OnceLock::new();
 static DROPPED: AtomicU64 = AtomicU64::new(0);
 static QUEUED: AtomicUsize = AtomicUsize::new(0);
 /// Emptied batch buffers the writer gives back for threads to fill again: once the
@@ -70,37 +72,45 @@ pub fn init(format: LogFormat) {
         let spawned = std::thread::Builder::new()
             .name("errgate-log".into())
             .spawn(write_loop);
-        if let Err(err) = spawned {
-            eprintln!("errgate: access log writer did not start: {err}");
+        match spawned {
+            Ok(handle) => {
+                let _ = WRITER.set(handle.thread().clone());
+            }
+            Err(err) => eprintln!("errgate: access log writer did not start: {err}"),
         }
     }
 }
 
 /// Writes every queued line now, this thread's batch included (at exit, so the last
-/// requests' lines are not lost).
-pub fn flush() {
-    if let Some(sink) = SINK.get() {
-        flush_thread();
-        drain(sink, &mut Vec::new());
-    }
+/// requests' lines are not lost), and returns within `limit` whatever stdout does: a stalled
+/// pipe must not keep errgate from exiting.
+pub fn flush(limit: Duration) {
+    write_out(limit, Duration::ZERO);
 }
 
-/// Writes what it can before the process exits without stopping its runtime (a second
-/// shutdown signal), and returns within `limit` whatever stdout does. Idle workers handed
-/// their lines over when they parked; busy ones hand theirs over with their next line, within
-/// a short grace period.
+/// [`flush`] before the process exits without stopping its runtime (a second shutdown
+/// signal). Idle workers handed their lines over when they parked; busy ones hand theirs over
+/// with their next line, within a short grace period.
 pub fn flush_before_exit(limit: Duration) {
     URGENT.store(true, Ordering::Relaxed);
+    write_out(limit, EXIT_GRACE);
+}
+
+fn write_out(limit: Duration, grace: Duration) {
+    if SINK.get().is_none() {
+        return;
+    }
     flush_thread();
     let (done, finished) = mpsc::channel();
-    let flusher = std::thread::Builder::new().spawn(move || {
-        std::thread::sleep(EXIT_GRACE);
-        flush();
+    let writer = std::thread::Builder::new().spawn(move || {
+        std::thread::sleep(grace);
+        if let Some(sink) = SINK.get() {
+            drain(sink, &mut Vec::new());
+        }
         let _ = done.send(());
     });
-    if flusher.is_ok() {
-        // A stalled stdout must not keep the process from exiting.
-        let _ = finished.recv_timeout(limit);
+    if writer.is_ok() {
+        let _ = finished.recv_timeout(limit + grace);
     }
 }
 
@@ -120,6 +130,22 @@ pub fn flush_thread() {
             queue(sink, lines, count);
         }
     });
+}
+
+/// Queues one complete log event (tracing's, see [`crate::log_event`]) after this thread's
+/// earlier access lines; gives it back when no sink was started.
+pub(crate) fn queue_event(event: Vec<u8>) -> Result<(), Vec<u8>> {
+    let Some(sink) = SINK.get() else {
+        return Err(event);
+    };
+    flush_thread();
+    queue(sink, event, 1);
+    // Events are rare and often worth reading at once (a failed reload, a warning): the
+    // writer wakes for them instead of at its next drain.
+    if let Some(writer) = WRITER.get() {
+        writer.unpark();
+    }
+    Ok(())
 }
 
 /// The format lines should be built in, or `None` when no sink was started (library use,
@@ -272,7 +298,8 @@ fn write_loop() {
     let mut out = Vec::with_capacity(WRITE + CAPACITY);
     loop {
         drain(sink, &mut out);
-        std::thread::sleep(DRAIN_EVERY);
+        // Woken early by a log event (see `queue_event`); access lines wait for the period.
+        std::thread::park_timeout(DRAIN_EVERY);
     }
 }
 

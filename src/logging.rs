@@ -15,7 +15,7 @@ pub fn init(format: LogFormat) {
     let filter = level_filter();
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stdout);
+        .with_writer(crate::log_event::writer);
     let result = match format {
         LogFormat::Json => builder
             .json()

@@ -97,15 +97,26 @@ async fn a_second_signal_exits_at_once() {
     let status = e.wait_exit(Duration::from_secs(5)).await;
     assert_eq!(status.and_then(|s| s.code()), Some(130));
     // stdout is read by another thread: give it the last bytes.
-    for _ in 0..100 {
-        if e.logged("\"path\":\"/fast\"") >= 3 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
+    let logged = e.wait_logged("\"path\":\"/fast\"", 3).await;
+    assert_eq!(logged, 3, "access lines at the forced exit");
+}
+
+/// A stdout pipe that nobody reads (a log collector that died) fills up and blocks the access
+/// log's writer; errgate still exits after a SIGTERM instead of waiting on the pipe forever.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_stdout_does_not_keep_errgate_from_exiting() {
+    let backend = hyper_backend(|_req| async { json_response(200, "ok") }).await;
+    let dir = temp_dir("stalled-stdout");
+    let path = dir.join("gateway.toml");
+    std::fs::write(&path, config_text(backend)).unwrap();
+    let mut e = Errgate::start_stdout_unread(&path).await;
+    // About 400 bytes a line: a 64 KiB pipe is full after ~170 of them.
+    let load = Load::start(e.url("/x"), 4);
+    while load.count() < 2_000 {
+        tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    assert_eq!(
-        e.logged("\"path\":\"/fast\""),
-        3,
-        "access lines at the forced exit"
-    );
+    load.stop().await;
+    e.signal("TERM");
+    let status = e.wait_exit(Duration::from_secs(15)).await;
+    assert_eq!(status.and_then(|s| s.code()), Some(0), "exit status");
 }

@@ -136,11 +136,14 @@ async fn a_broken_file_keeps_the_old_config_serving() {
     assert_eq!(metric(&e, failures).await, 1.0);
     assert_eq!(body_of(&e.url("/x")).await, "a", "old config still serves");
     assert!(
-        e.logged("reload failed") >= 1,
+        e.wait_logged("reload failed", 1).await >= 1,
         "{:?}",
         e.lines.lock().unwrap()
     );
-    assert!(e.logged("path_prefx") >= 1, "the log names the bad key");
+    assert!(
+        e.wait_logged("path_prefx", 1).await >= 1,
+        "the log names the bad key"
+    );
 
     write(&path, &config_text(b));
     e.signal("HUP");
@@ -179,11 +182,11 @@ async fn an_address_change_is_reported_as_needing_a_restart() {
     e.signal("HUP");
     until_body(&e.url("/x"), "b").await; // the rest of the file took effect
     assert!(
-        e.logged("only after a restart") >= 1,
+        e.wait_logged("only after a restart", 1).await >= 1,
         "{:?}",
         e.lines.lock().unwrap()
     );
-    assert!(e.logged("admin.address") >= 1);
+    assert!(e.wait_logged("admin.address", 1).await >= 1);
     // The admin listener stays where it was bound.
     let (parts, _) = send(get(&e.admin_url("/healthz"))).await;
     assert_eq!(parts.status, 200);

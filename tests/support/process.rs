@@ -52,6 +52,20 @@ impl Errgate {
         args: &[&str],
         admin_in_file: Option<SocketAddr>,
     ) -> Errgate {
+        Self::spawn(config, args, admin_in_file, true).await
+    }
+
+    /// As [`Errgate::start`], with a stdout pipe that nobody reads (a stalled log collector).
+    pub async fn start_stdout_unread(config: &Path) -> Errgate {
+        Self::spawn(config, &[], None, false).await
+    }
+
+    async fn spawn(
+        config: &Path,
+        args: &[&str],
+        admin_in_file: Option<SocketAddr>,
+        read_stdout: bool,
+    ) -> Errgate {
         let addr = free_addr();
         let mut cmd = Command::new(BIN);
         for (name, _) in std::env::vars().filter(|(n, _)| n.starts_with("ERRGATE_")) {
@@ -80,7 +94,9 @@ impl Errgate {
             admin,
             lines: Arc::default(),
         };
-        e.capture();
+        if read_stdout {
+            e.capture();
+        }
         e.wait_listening().await;
         e
     }
@@ -166,6 +182,18 @@ impl Errgate {
                 line.split_whitespace().nth(1)?.parse().ok()
             })
             .unwrap_or(0)
+    }
+
+    /// Waits up to 2 s for at least `n` log lines that contain `needle` (errgate writes its
+    /// log from a thread of its own), and returns how many there are.
+    pub async fn wait_logged(&self, needle: &str, n: usize) -> usize {
+        for _ in 0..100 {
+            if self.logged(needle) >= n {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        self.logged(needle)
     }
 
     /// Log lines so far that contain `needle`.
