@@ -78,6 +78,7 @@ pub mod lazy_timer;
 pub mod leak;
 mod line_fmt;
 pub mod locale;
+mod log_batch;
 pub mod log_event;
 pub mod log_sink;
 pub mod logging;

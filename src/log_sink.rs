@@ -1,7 +1,8 @@
-//! Where access lines go: each thread formats its lines into a batch of its own, hands the
-//! batch to a writer thread when it is full, when its first line is a drain period old, or
-//! when the thread is about to go idle (the runtime's park hook), and the writer thread writes
-//! the batches to stdout.
+//! Where access lines go: each thread formats its lines into a batch of its own
+//! ([`crate::log_batch`]), hands the batch to a writer thread when it is full, when its first
+//! line is a drain period old, or when the thread is about to go idle (the runtime's park
+//! hook), and the writer thread writes the batches to stdout. tracing's other events take the
+//! same way ([`crate::log_event`]), so nothing that logs waits on stdout.
 //!
 //! The access log is the one log line per request, so it skips tracing's generic formatting
 //! and the per-line `write` to a line-buffered stdout. A line costs no allocation and no
@@ -17,14 +18,9 @@ use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, SystemTime};
 
+use crate::log_batch::{Batch, CAPACITY, recycle};
 use crate::logging::LogFormat;
 
-/// A thread's batch is handed to the writer once it holds this much.
-const HANDOFF: usize = 32 * 1024;
-/// Room past [`HANDOFF`], so that the line crossing it does not grow (and copy) the batch.
-const SLACK: usize = 4 * 1024;
-/// A batch buffer's size.
-const CAPACITY: usize = HANDOFF + SLACK;
 /// Bytes queued for the writer thread at most; batches beyond that are dropped.
 const MAX_QUEUED: usize = 16 * 1024 * 1024;
 
@@ -38,18 +34,13 @@ struct Sink {
 /// How often the writer thread drains the queue, and the most a line waits in a busy
 /// thread's batch. The writer sleeps instead of blocking on the channel, so handing a batch
 /// over never has to wake a thread (a futex call and a context switch on a busy core).
-const DRAIN_EVERY: Duration = Duration::from_millis(20);
+pub(crate) const DRAIN_EVERY: Duration = Duration::from_millis(20);
 
 static SINK: OnceLock<Sink> = OnceLock::new();
 /// The writer thread, woken early for log events.
 static WRITER: OnceLock<std::thread::Thread> = OnceLock::new();
 static DROPPED: AtomicU64 = AtomicU64::new(0);
 static QUEUED: AtomicUsize = AtomicUsize::new(0);
-/// Emptied batch buffers the writer gives back for threads to fill again: once the
-/// first few exist, batches cost no allocation either. Locked once per batch, never per line.
-static SPARE: Mutex<Vec<Vec<u8>>> = Mutex::new(Vec::new());
-/// Spare buffers kept at most; more are freed.
-const SPARES: usize = 16;
 /// Set when the process is about to exit without stopping its runtime: every thread hands
 /// its batch over with its next line.
 static URGENT: AtomicBool = AtomicBool::new(false);
@@ -163,7 +154,7 @@ pub fn append(now: SystemTime, build: impl FnOnce(&mut Vec<u8>)) {
         if let Ok(mut batch) = batch.try_borrow_mut()
             && let Some(build) = build.take()
         {
-            batch.push(sink, now, build);
+            push(&mut batch, sink, now, build);
         }
     });
     // The thread is exiting (its storage is gone), or a line is being built inside another's
@@ -179,97 +170,23 @@ thread_local! {
     static BATCH_OF_THREAD: RefCell<Batch> = const { RefCell::new(Batch::new()) };
 }
 
-/// One thread's lines not yet handed over.
-#[derive(Debug)]
-pub(crate) struct Batch {
-    buf: Vec<u8>,
-    lines: u64,
-    /// The first line's time.
-    since: SystemTime,
-}
-
-impl Batch {
-    pub(crate) const fn new() -> Self {
-        Batch {
-            buf: Vec::new(),
-            lines: 0,
-            since: SystemTime::UNIX_EPOCH,
-        }
-    }
-
-    fn push(&mut self, sink: &Sink, now: SystemTime, build: impl FnOnce(&mut Vec<u8>)) {
-        if self.add(now, build) || URGENT.load(Ordering::Relaxed) {
-            self.hand_off(sink);
-        }
-    }
-
-    /// Adds a line; `true` when the batch should be handed over now.
-    pub(crate) fn add(&mut self, now: SystemTime, build: impl FnOnce(&mut Vec<u8>)) -> bool {
-        if self.buf.is_empty() {
-            self.since = now;
-            if self.buf.capacity() == 0 {
-                self.buf = spare().unwrap_or_else(|| Vec::with_capacity(CAPACITY));
-            }
-        }
-        build(&mut self.buf);
-        self.lines += 1;
-        // A clock that stepped back leaves the batch's age unknown: it goes over now.
-        let old = now
-            .duration_since(self.since)
-            .map_or(true, |age| age >= DRAIN_EVERY);
-        self.buf.len() >= HANDOFF || old
-    }
-
-    /// Takes the lines out, leaving the batch empty; `None` if it was.
-    pub(crate) fn take(&mut self) -> Option<(Vec<u8>, u64)> {
-        if self.buf.is_empty() {
-            return None;
-        }
-        let lines = std::mem::take(&mut self.lines);
-        Some((std::mem::take(&mut self.buf), lines))
-    }
-
-    /// Copies the lines out, leaving the batch empty with its buffer kept; `None` if empty.
-    pub(crate) fn take_copy(&mut self) -> Option<(Vec<u8>, u64)> {
-        if self.buf.is_empty() {
-            return None;
-        }
-        let copy = self.buf.clone();
-        self.buf.clear();
-        Some((copy, std::mem::take(&mut self.lines)))
-    }
-
-    fn hand_off(&mut self, sink: &Sink) {
-        if let Some((buf, lines)) = self.take() {
-            queue(sink, buf, lines);
-        }
+/// Adds a line to a thread's batch, and hands the batch over when it is due.
+fn push(batch: &mut Batch, sink: &Sink, now: SystemTime, build: impl FnOnce(&mut Vec<u8>)) {
+    if batch.add(now, build) || URGENT.load(Ordering::Relaxed) {
+        hand_off(batch, sink);
     }
 }
 
-impl Drop for Batch {
-    /// A thread that ends without the runtime's stop hook (one that is not a worker) still
-    /// hands its lines over.
-    fn drop(&mut self) {
-        if let (Some(sink), Some((buf, lines))) = (SINK.get(), self.take()) {
-            queue(sink, buf, lines);
-        }
+fn hand_off(batch: &mut Batch, sink: &Sink) {
+    if let Some((buf, lines)) = batch.take() {
+        queue(sink, buf, lines);
     }
 }
 
-fn spare() -> Option<Vec<u8>> {
-    SPARE.lock().ok()?.pop()
-}
-
-/// Gives an emptied batch buffer back (unless enough are spare, or it is a lone line's).
-fn recycle(mut buf: Vec<u8>) {
-    if buf.capacity() != CAPACITY {
-        return;
-    }
-    buf.clear();
-    if let Ok(mut spare) = SPARE.lock()
-        && spare.len() < SPARES
-    {
-        spare.push(buf);
+/// Queues the lines of a batch dropped with its thread (see `Drop for Batch`).
+pub(crate) fn hand_over(buf: Vec<u8>, lines: u64) {
+    if let Some(sink) = SINK.get() {
+        queue(sink, buf, lines);
     }
 }
 
@@ -332,7 +249,3 @@ fn drain(sink: &Sink, out: &mut Vec<u8>) {
         out.clear();
     }
 }
-
-#[cfg(test)]
-#[path = "log_sink_tests.rs"]
-mod tests;

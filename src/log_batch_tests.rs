@@ -2,7 +2,8 @@
 
 use std::time::{Duration, SystemTime};
 
-use super::{Batch, CAPACITY, DRAIN_EVERY, HANDOFF};
+use super::{Batch, CAPACITY, HANDOFF};
+use crate::log_sink::DRAIN_EVERY;
 
 fn at(ms: u64) -> SystemTime {
     SystemTime::UNIX_EPOCH + Duration::from_secs(1_795_410_659) + Duration::from_millis(ms)
