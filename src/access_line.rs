@@ -11,8 +11,8 @@ use crate::line_fmt;
 use crate::logging::LogFormat;
 
 /// A line being built, in JSON or in text.
-struct Line<const JSON: bool> {
-    out: Vec<u8>,
+struct Line<'a, const JSON: bool> {
+    out: &'a mut Vec<u8>,
 }
 
 /// Starts a field: `,"name":` in JSON, ` name=` in text.
@@ -22,7 +22,7 @@ macro_rules! key {
     };
 }
 
-impl<const JSON: bool> Line<JSON> {
+impl<const JSON: bool> Line<'_, JSON> {
     #[inline(always)]
     fn key(&mut self, json: &'static str, text: &'static str) {
         self.out
@@ -35,9 +35,9 @@ impl<const JSON: bool> Line<JSON> {
         if s.is_empty() {
             self.out.extend_from_slice(b"\"\"");
         } else if JSON {
-            line_fmt::json_str(&mut self.out, s);
+            line_fmt::json_str(self.out, s);
         } else {
-            line_fmt::debug_str(&mut self.out, s);
+            line_fmt::debug_str(self.out, s);
         }
     }
 
@@ -48,7 +48,7 @@ impl<const JSON: bool> Line<JSON> {
 
     #[inline(always)]
     fn num(&mut self, n: u64) {
-        line_fmt::u64(&mut self.out, n);
+        line_fmt::u64(self.out, n);
     }
 
     #[inline(always)]
@@ -87,34 +87,27 @@ impl AccessLog {
         // Rounded as a float, as the line always was (`f64` ms to three decimals).
         let micros = (elapsed.as_secs_f64() * 1_000_000.0).round() as u64;
         out.reserve(self.line_capacity());
-        let taken = std::mem::take(out);
-        *out = match format {
-            LogFormat::Json => self.build(Line::<true> { out: taken }, now, micros),
-            LogFormat::Text => self.build(Line::<false> { out: taken }, now, micros),
-        };
+        match format {
+            LogFormat::Json => self.build(Line::<true> { out }, now, micros),
+            LogFormat::Text => self.build(Line::<false> { out }, now, micros),
+        }
     }
 
-    fn build<const JSON: bool>(
-        &self,
-        mut line: Line<JSON>,
-        now: SystemTime,
-        micros: u64,
-    ) -> Vec<u8> {
+    fn build<const JSON: bool>(&self, mut line: Line<'_, JSON>, now: SystemTime, micros: u64) {
         if JSON {
             line.out.extend_from_slice(b"{\"timestamp\":\"");
-            line_fmt::timestamp(&mut line.out, now);
+            line_fmt::timestamp(line.out, now);
             line.out
                 .extend_from_slice(b"\",\"level\":\"INFO\",\"target\":\"access\"");
         } else {
-            line_fmt::timestamp(&mut line.out, now);
+            line_fmt::timestamp(line.out, now);
             line.out.extend_from_slice(b"  INFO access:");
         }
         self.fields(&mut line);
         key!(line, "duration_ms");
-        line_fmt::millis(&mut line.out, micros);
+        line_fmt::millis(line.out, micros);
         line.out
             .extend_from_slice(if JSON { b"}\n" as &[u8] } else { b"\n" });
-        line.out
     }
 
     /// Enough for the line unless its strings need escaping.
@@ -131,14 +124,14 @@ impl AccessLog {
     }
 
     /// The fields in order, up to the duration.
-    fn fields<const JSON: bool>(&self, line: &mut Line<JSON>) {
+    fn fields<const JSON: bool>(&self, line: &mut Line<'_, JSON>) {
         key!(line, "request_id");
         match std::str::from_utf8(self.request_id.as_bytes()) {
             Ok(id) => line.str(id),
             Err(_) => line.str(&String::from_utf8_lossy(self.request_id.as_bytes())),
         }
         key!(line, "client");
-        line_fmt::quoted_ip(&mut line.out, self.client.ip());
+        line_fmt::quoted_ip(line.out, self.client.ip());
         key!(line, "method");
         line.str(self.method.as_str());
         key!(line, "path");

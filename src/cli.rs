@@ -209,8 +209,8 @@ pub async fn run_gateway(
     }
     let version = env!("CARGO_PKG_VERSION");
     tracing::info!(%address, %admin, version, "errgate listening");
+    // The last access lines are flushed by `with_runtime`, once every worker has stopped.
     let result = server::run(gateway, listeners, shutdown::signal()).await;
-    crate::log_sink::flush(LOG_FLUSH);
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {

@@ -172,13 +172,9 @@ thread_local! {
 
 /// Adds a line to a thread's batch, and hands the batch over when it is due.
 fn push(batch: &mut Batch, sink: &Sink, now: SystemTime, build: impl FnOnce(&mut Vec<u8>)) {
-    if batch.add(now, build) || URGENT.load(Ordering::Relaxed) {
-        hand_off(batch, sink);
-    }
-}
-
-fn hand_off(batch: &mut Batch, sink: &Sink) {
-    if let Some((buf, lines)) = batch.take() {
+    if (batch.add(now, build) || URGENT.load(Ordering::Relaxed))
+        && let Some((buf, lines)) = batch.take()
+    {
         queue(sink, buf, lines);
     }
 }
