@@ -9,19 +9,20 @@
 //! have from the start. hyper's own server costs about a third of errgate's instructions per
 //! proxied request; this loop does the same work in a fraction of that.
 
-use std::future::poll_fn;
+use std::future::{Future, poll_fn};
 use std::pin::pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::{Buf, Bytes, BytesMut};
-use http::Method;
 use http::header::{self, HeaderValue};
+use http::{Method, Response};
 use tokio::io::AsyncWriteExt;
 use tokio::time::Instant;
 
 use crate::admin::Health;
+use crate::body::ResponseBody;
 use crate::client_io::{self, ClientIo};
 use crate::envelope::OwnFailure;
 use crate::gateway::Gateway;
@@ -99,35 +100,60 @@ pub fn head_timeout_response(gw: &Gateway) -> http::Response<Bytes> {
 }
 
 /// Runs the request through the gateway and writes the answer; `true` to keep the connection.
-async fn respond(mut conn: Conn<'_>, ctx: &Ctx, req: ClientRequest, close: bool) -> bool {
-    let head = req.method() == Method::HEAD;
-    // Each request runs on the gateway that was current when it arrived.
-    let gw = ctx.shared.load_full();
-    // Draining: answer, then close, instead of racing the client's next request.
-    let closing = !ctx.health.is_ready();
-    let peer = Peer {
-        raw_heads: true,
-        ..ctx.peer.clone()
-    };
-    let mut handled = pin!(proxy::handle(gw, req, peer));
-    let resp = poll_fn(|cx| match handled.as_mut().poll(cx) {
-        Poll::Ready(resp) => Poll::Ready(Some(resp)),
-        Poll::Pending if client_gone(cx, conn.io, conn.buf) => Poll::Ready(None),
-        Poll::Pending => Poll::Pending,
-    })
-    .await;
-    let Some(mut resp) = resp else { return false };
-    if closing {
-        resp.headers_mut()
-            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+///
+/// A block rather than an `async fn`, as [`proxy::handle`]: an `async fn` copies each argument
+/// into a local of its own, which every connection's future would carry.
+#[allow(clippy::manual_async_fn)]
+fn respond<'a>(
+    mut conn: Conn<'a>,
+    ctx: &'a Ctx,
+    req: ClientRequest,
+    close: bool,
+) -> impl Future<Output = bool> + 'a {
+    async move {
+        let head = req.method() == Method::HEAD;
+        // Draining: answer, then close, instead of racing the client's next request.
+        let closing = !ctx.health.is_ready();
+        let Some(mut resp) = answer(&mut conn, ctx, req).await else {
+            return false;
+        };
+        if closing {
+            resp.headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        }
+        let asked = Asked {
+            head,
+            close: close || closing,
+        };
+        h1_respond::write(&mut conn, resp, asked)
+            .await
+            .unwrap_or(false)
     }
-    let asked = Asked {
-        head,
-        close: close || closing,
-    };
-    h1_respond::write(&mut conn, resp, asked)
+}
+
+/// The gateway's response, or `None` when the client left first. A future of its own, so
+/// that the request's state is gone before the response is written.
+#[allow(clippy::manual_async_fn)]
+fn answer<'a>(
+    conn: &'a mut Conn<'_>,
+    ctx: &'a Ctx,
+    req: ClientRequest,
+) -> impl Future<Output = Option<Response<ResponseBody>>> + 'a {
+    async move {
+        // Each request runs on the gateway that was current when it arrived.
+        let gw = ctx.shared.load_full();
+        let peer = Peer {
+            raw_heads: true,
+            ..ctx.peer.clone()
+        };
+        let mut handled = pin!(proxy::handle(gw, req, peer));
+        poll_fn(|cx| match handled.as_mut().poll(cx) {
+            Poll::Ready(resp) => Poll::Ready(Some(resp)),
+            Poll::Pending if client_gone(cx, conn.io, conn.buf) => Poll::Ready(None),
+            Poll::Pending => Poll::Pending,
+        })
         .await
-        .unwrap_or(false)
+    }
 }
 
 // The request is moved once, on every request: boxing it would cost an allocation instead.

@@ -2,6 +2,7 @@
 //! admission → attempts (with retries) → the upstream's response, or the envelope for errgate's
 //! own failure.
 
+use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -53,45 +54,55 @@ impl Peer {
 pub type ClientRequest = Request<Option<Incoming>>;
 
 /// Serves one client request; never fails: every failure becomes an envelope.
-pub async fn handle(gw: Arc<Gateway>, req: ClientRequest, peer: Peer) -> Response<ResponseBody> {
-    let request_id = headers::client_request_id(req.headers())
-        .cloned()
-        .unwrap_or_else(headers::new_request_id);
-    let mut log = Box::new(AccessLog::new(
-        request_id.clone(),
-        peer.addr,
-        req.method().clone(),
-        req.uri(),
-    ));
-    log.track_in_flight(&gw.metrics.in_flight);
-    log.metrics = Some(gw.unrouted.clone());
-    let head = req.method() == Method::HEAD;
-    let accept_language = req.headers().get(header::ACCEPT_LANGUAGE).cloned();
+///
+/// A block rather than an `async fn`: an `async fn` copies each argument into a local of its
+/// own, and the future of every request would carry the request (264 bytes) twice.
+#[allow(clippy::manual_async_fn)]
+pub fn handle(
+    gw: Arc<Gateway>,
+    req: ClientRequest,
+    peer: Peer,
+) -> impl Future<Output = Response<ResponseBody>> + Send {
+    async move {
+        let request_id = headers::client_request_id(req.headers())
+            .cloned()
+            .unwrap_or_else(headers::new_request_id);
+        let mut log = Box::new(AccessLog::new(
+            request_id.clone(),
+            peer.addr,
+            req.method().clone(),
+            req.uri(),
+        ));
+        log.track_in_flight(&gw.metrics.in_flight);
+        log.metrics = Some(gw.unrouted.clone());
+        let head = req.method() == Method::HEAD;
+        let accept_language = req.headers().get(header::ACCEPT_LANGUAGE).cloned();
 
-    let client = Client {
-        peer: &peer,
-        request_id: &request_id,
-        accept_language: accept_language.as_ref(),
-        head,
-    };
-    let mut resp = match forward(&gw, req, &client, &mut log).await {
-        Ok(resp) => resp,
-        Err(err) => {
-            log.error = Some(err.code());
-            log.error_detail = err.details();
-            tracing::debug!(request_id = ?log.request_id, error = %err, "request failed");
-            respond::own_failure(&gw, &err, accept_language.as_ref(), head)
+        let client = Client {
+            peer: &peer,
+            request_id: &request_id,
+            accept_language: accept_language.as_ref(),
+            head,
+        };
+        let mut resp = match forward(&gw, req, &client, &mut log).await {
+            Ok(resp) => resp,
+            Err(err) => {
+                log.error = Some(err.code());
+                log.error_detail = err.details();
+                tracing::debug!(request_id = ?log.request_id, error = %err, "request failed");
+                respond::own_failure(&gw, &err, accept_language.as_ref(), head)
+            }
+        };
+        log.status = resp.status().as_u16();
+        // A head kept as bytes goes out through errgate's own server, which writes the id from
+        // the log: the response then needs no header map at all.
+        if resp.body().raw_head().is_none() {
+            resp.headers_mut()
+                .insert(&headers::X_REQUEST_ID, request_id);
         }
-    };
-    log.status = resp.status().as_u16();
-    // A head kept as bytes goes out through errgate's own server, which writes the id from
-    // the log: the response then needs no header map at all.
-    if resp.body().raw_head().is_none() {
-        resp.headers_mut()
-            .insert(&headers::X_REQUEST_ID, request_id);
+        resp.body_mut().set_log(log);
+        resp
     }
-    resp.body_mut().set_log(log);
-    resp
 }
 
 /// The host the client addressed: the URI authority (HTTP/2, absolute-form) or `Host`.
@@ -120,97 +131,101 @@ struct Client<'a> {
     head: bool,
 }
 
-async fn forward(
-    gw: &Gateway,
+#[allow(clippy::manual_async_fn)] // a block, for the reason given at `handle`
+fn forward<'a>(
+    gw: &'a Gateway,
     mut req: ClientRequest,
-    client: &Client<'_>,
-    log: &mut AccessLog,
-) -> Result<Response<ResponseBody>, ProxyError> {
-    let is_upgrade = headers::is_upgrade_request(req.headers());
-    let client_upgrade = is_upgrade.then(|| hyper::upgrade::on(&mut req));
-    let (mut parts, body) = req.into_parts();
-    let path = normalize_path(parts.uri.path()).map_err(|_| ProxyError::BadRequest("path"))?;
-    let host = request_host(&parts);
-    let host_text = host.as_ref().and_then(|h| h.to_str().ok());
-    let entry = gw.route(host_text, &path).ok_or(ProxyError::NoRoute)?;
-    log.route = Some(entry.name.clone());
-    log.metrics = Some(entry.metrics.clone());
-    log.upstream = Some(entry.client.name.clone());
+    client: &'a Client<'a>,
+    log: &'a mut AccessLog,
+) -> impl Future<Output = Result<Response<ResponseBody>, ProxyError>> + Send + 'a {
+    async move {
+        let is_upgrade = headers::is_upgrade_request(req.headers());
+        let client_upgrade = is_upgrade.then(|| hyper::upgrade::on(&mut req));
+        let (mut parts, body) = req.into_parts();
+        let path = normalize_path(parts.uri.path()).map_err(|_| ProxyError::BadRequest("path"))?;
+        let host = request_host(&parts);
+        let host_text = host.as_ref().and_then(|h| h.to_str().ok());
+        let entry = gw.route(host_text, &path).ok_or(ProxyError::NoRoute)?;
+        log.route = Some(entry.name.clone());
+        log.metrics = Some(entry.metrics.clone());
+        log.upstream = Some(entry.client.name.clone());
 
-    let limit = gw.config.listener.max_request_body_bytes;
-    let declared = declared_length(&parts);
-    let hinted = body.as_ref().map_or(0, |b| b.size_hint().lower());
-    if declared.is_some_and(|n| n > limit) || hinted > limit {
-        return Err(ProxyError::BodyTooLarge);
-    }
-    // The route's time counts from the request's arrival (one clock read serves both).
-    let deadline = Instant::from_std(log.started) + entry.route.timeout;
-    let upstream = &entry.client;
-    let admission = upstream
-        .endpoints
-        .admit()
-        .map_err(|_| ProxyError::Overloaded)?;
-    upstream
-        .budget
-        .record_request(Instant::from_std(log.started));
-
-    let retry = &entry.route.retry;
-    let idempotent = retry::is_idempotent(&parts.method, &parts.headers, retry);
-    let upgrade_value = parts.headers.get(header::UPGRADE).cloned();
-    headers::strip_hop_by_hop(&mut parts.headers);
-    if let (true, Some(value)) = (is_upgrade, upgrade_value) {
-        upgrade::restore_request_headers(&mut parts.headers, value);
-    }
-    let source = match body.filter(|b| !b.is_end_stream()) {
-        None => Source::empty(),
-        Some(body) if idempotent && declared.is_none_or(|n| n <= retry.max_body_bytes) => {
-            // Boxed, as the rewrite below: only requests with a body need it.
-            Box::pin(Source::buffer(body, retry.max_body_bytes, limit, deadline)).await?
+        let limit = gw.config.listener.max_request_body_bytes;
+        let declared = declared_length(&parts);
+        let hinted = body.as_ref().map_or(0, |b| b.size_hint().lower());
+        if declared.is_some_and(|n| n > limit) || hinted > limit {
+            return Err(ProxyError::BodyTooLarge);
         }
-        Some(body) => Source::stream(body, limit),
-    };
-    log.bytes_in = source.bytes_in().or(declared).unwrap_or(0);
-    let original = match path {
-        std::borrow::Cow::Borrowed(_) => parts.uri.path_and_query().cloned(),
-        std::borrow::Cow::Owned(_) => None,
-    };
-    let template = Template {
-        method: parts.method,
-        headers: parts.headers,
-        forwarded: Forwarded {
-            client_ip: &client.peer.forwarded_for,
-            host: host.as_ref(),
-            request_id: client.request_id,
-        },
-        query: parts.uri.query(),
-        path,
-        original,
-        upgrade: is_upgrade,
-    };
-    let mut sender = UpstreamSend {
-        entry,
-        template,
-        body: source,
-        deadline,
-    };
-    let plan = Plan {
-        retry,
-        endpoints: &upstream.endpoints,
-        budget: &upstream.budget,
-        deadline,
-        idempotent,
-    };
-    let mut trace = Trace::default();
-    let result = attempts::run(&mut sender, plan, &mut trace).await;
-    log.record_attempts(trace, &upstream.endpoint_labels);
-    let (resp, outstanding) = result?;
-    let hold = Hold {
-        admission,
-        outstanding,
-    };
-    let mut resp = respond_upstream(gw, entry, resp, client, client_upgrade, deadline, log).await;
-    resp.body_mut().set_hold(hold);
-    Ok(resp)
+        // The route's time counts from the request's arrival (one clock read serves both).
+        let deadline = Instant::from_std(log.started) + entry.route.timeout;
+        let upstream = &entry.client;
+        let admission = upstream
+            .endpoints
+            .admit()
+            .map_err(|_| ProxyError::Overloaded)?;
+        upstream
+            .budget
+            .record_request(Instant::from_std(log.started));
+
+        let retry = &entry.route.retry;
+        let idempotent = retry::is_idempotent(&parts.method, &parts.headers, retry);
+        let upgrade_value = parts.headers.get(header::UPGRADE).cloned();
+        headers::strip_hop_by_hop(&mut parts.headers);
+        if let (true, Some(value)) = (is_upgrade, upgrade_value) {
+            upgrade::restore_request_headers(&mut parts.headers, value);
+        }
+        let source = match body.filter(|b| !b.is_end_stream()) {
+            None => Source::empty(),
+            Some(body) if idempotent && declared.is_none_or(|n| n <= retry.max_body_bytes) => {
+                // Boxed, as the rewrite below: only requests with a body need it.
+                Box::pin(Source::buffer(body, retry.max_body_bytes, limit, deadline)).await?
+            }
+            Some(body) => Source::stream(body, limit),
+        };
+        log.bytes_in = source.bytes_in().or(declared).unwrap_or(0);
+        let original = match path {
+            std::borrow::Cow::Borrowed(_) => parts.uri.path_and_query().cloned(),
+            std::borrow::Cow::Owned(_) => None,
+        };
+        let template = Template {
+            method: parts.method,
+            headers: parts.headers,
+            forwarded: Forwarded {
+                client_ip: &client.peer.forwarded_for,
+                host: host.as_ref(),
+                request_id: client.request_id,
+            },
+            query: parts.uri.query(),
+            path,
+            original,
+            upgrade: is_upgrade,
+        };
+        let mut sender = UpstreamSend {
+            entry,
+            template,
+            body: source,
+            deadline,
+        };
+        let plan = Plan {
+            retry,
+            endpoints: &upstream.endpoints,
+            budget: &upstream.budget,
+            deadline,
+            idempotent,
+        };
+        let mut trace = Trace::default();
+        let result = attempts::run(&mut sender, plan, &mut trace).await;
+        log.record_attempts(trace, &upstream.endpoint_labels);
+        let (resp, outstanding) = result?;
+        let hold = Hold {
+            admission,
+            outstanding,
+        };
+        let mut resp =
+            respond_upstream(gw, entry, resp, client, client_upgrade, deadline, log).await;
+        resp.body_mut().set_hold(hold);
+        Ok(resp)
+    }
 }
 
 /// The upstream's final response as the client gets it: relayed upgrade, rewritten error, or
