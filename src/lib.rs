@@ -9,7 +9,8 @@
 //! - `server`: the public listener, connection limits, drain; `client_io`: the client socket,
 //!   shared so a client that stalls mid-head still gets its 408.
 //! - `gateway`: the running state built from a config (routes, upstream clients, catalog).
-//! - `proxy`: one request's path, top to bottom; `upgrade`: WebSocket relay.
+//! - `proxy`: one request's path, top to bottom; `upgrade`: WebSocket relay; `cold`: futures
+//!   kept off that path's code.
 //! - `routing`: path normalization and longest-prefix route matching.
 //! - `headers`: hop-by-hop removal, `X-Forwarded-*`, request ids.
 //! - `upstream`: the pooled client per upstream (TCP or rustls); `upstream_conn`: connections
@@ -49,6 +50,7 @@ pub mod cli;
 pub mod client_io;
 pub mod code_convert;
 pub mod codes;
+pub mod cold;
 pub mod config;
 pub mod config_file;
 mod config_raw;

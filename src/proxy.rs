@@ -15,6 +15,7 @@ use crate::access_log::AccessLog;
 use crate::attempts::{self, Plan, Trace};
 use crate::balance::Hold;
 use crate::body::ResponseBody;
+use crate::cold::cold;
 use crate::error::ProxyError;
 use crate::gateway::{Gateway, RouteEntry};
 use crate::headers::{self, Forwarded};
@@ -177,8 +178,8 @@ fn forward<'a>(
         let source = match body.filter(|b| !b.is_end_stream()) {
             None => Source::empty(),
             Some(body) if idempotent && declared.is_none_or(|n| n <= retry.max_body_bytes) => {
-                // Boxed, as the rewrite below: only requests with a body need it.
-                Box::pin(Source::buffer(body, retry.max_body_bytes, limit, deadline)).await?
+                // Cold, as the rewrite below: only requests with a body need it.
+                cold(Source::buffer(body, retry.max_body_bytes, limit, deadline)).await?
             }
             Some(body) => Source::stream(body, limit),
         };
@@ -256,9 +257,9 @@ async fn respond_upstream(
             head: client.head,
             deadline,
         };
-        // Boxed: inline, its state would make every request's future larger (and slower to
-        // move), not only the rewritten ones.
-        let (resp, decision) = Box::pin(normalize::rewrite(gw, entry, resp, ctx)).await;
+        // Cold: inline, its state and code would make every request's larger, not only the
+        // rewritten ones'.
+        let (resp, decision) = cold(normalize::rewrite(gw, entry, resp, ctx)).await;
         entry.metrics.normalized(&decision.code, decision.format);
         log.format = Some(decision.format.as_str());
         log.error_owned = Some(decision.code);

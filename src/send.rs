@@ -14,6 +14,7 @@ use tokio::time::Instant;
 
 use crate::attempts::{Attempter, Outcome};
 use crate::balance::Outstanding;
+use crate::cold::cold;
 use crate::config::HostRewrite;
 use crate::error::ProxyError;
 use crate::gateway::RouteEntry;
@@ -189,10 +190,10 @@ impl Attempter for UpstreamSend<'_, '_> {
                         Err(err) => failed_own(err),
                     }
                 }
-                // Boxed: hyper-util's future is several KiB, and inline it would be carried
-                // (and moved) by every request's future, own client or not.
+                // Cold: hyper-util's future is several KiB, and inline its state and code
+                // would be carried by every request's, own client or not.
                 Attempt::Hyper(req) => {
-                    let sent = Box::pin(client.send(*req));
+                    let sent = cold(client.send(*req));
                     match tokio::time::timeout_at(try_deadline, sent).await {
                         Ok(Ok(resp)) => answered(resp.map(UpstreamBody::Hyper), outstanding),
                         Ok(Err(err)) => failed(err),
