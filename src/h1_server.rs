@@ -10,19 +10,17 @@
 //! proxied request; this loop does the same work in a fraction of that.
 
 use std::future::{Future, poll_fn};
-use std::pin::pin;
+use std::pin::{Pin, pin};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::{Buf, Bytes, BytesMut};
-use http::header::{self, HeaderValue};
-use http::{Method, Response};
+use http::Method;
 use tokio::io::AsyncWriteExt;
 use tokio::time::Instant;
 
 use crate::admin::Health;
-use crate::body::ResponseBody;
 use crate::client_io::{self, ClientIo};
 use crate::envelope::OwnFailure;
 use crate::gateway::Gateway;
@@ -64,30 +62,54 @@ pub async fn serve(io: &mut ClientIo, ctx: &Ctx, finish: &mut Watch) -> End {
     let mut fields = Fields::new();
     let mut timer = HeadTimer::new(ctx.header_read_timeout);
     loop {
-        let (req, close) = match read_request(io, &mut buf, &mut fields, &mut timer, finish).await {
-            Read::Request(req, close) => (req, close),
+        let (req, asked) = match read_request(io, &mut buf, &mut fields, &mut timer, finish).await {
+            Read::Request(req, asked) => (req, asked),
             Read::Handover => return End::Handover(buf.freeze()),
             Read::Closed => return End::Closed,
-            Read::TimedOut => {
-                if !buf.is_empty() {
-                    let answer = client_io::serialize(head_timeout_response(&ctx.shared.load()));
-                    let _ = io.write_all(&answer).await;
-                }
-                let _ = io.shutdown().await;
-                return End::Closed;
+            // Awaited after the loop, so that no state of the match is kept across it.
+            Read::TimedOut => break,
+        };
+        let asked = Asked {
+            // Draining: answer, then close, instead of racing the client's next request.
+            close: asked.close || !ctx.health.is_ready(),
+            ..asked
+        };
+        // The request's future lives in this loop's state, and only until its response is
+        // ready: a future of its own for "answer, then write" would carry the request (and
+        // the request's whole future) while the response is written. It is built in place:
+        // returned from a helper, it would be copied (2.6 KB) on every request.
+        let keep = {
+            let handled = proxy::handle(ctx.shared.load_full(), req, peer(ctx));
+            // A temporary of this statement: gone before the response is written.
+            let resp = answer(pin!(handled), io, &mut buf).await;
+            let mut conn = Conn {
+                io: &mut *io,
+                buf: &mut buf,
+                out: &mut out,
+            };
+            match resp {
+                Some(resp) => h1_respond::write(&mut conn, resp, asked)
+                    .await
+                    .unwrap_or(false),
+                None => false,
             }
         };
-        let conn = Conn {
-            io: &mut *io,
-            buf: &mut buf,
-            out: &mut out,
-        };
-        let keep = respond(conn, ctx, req, close).await;
         if !keep || finish.is_cancelled() {
             let _ = io.shutdown().await;
             return End::Closed;
         }
     }
+    head_timed_out(io, ctx, !buf.is_empty()).await
+}
+
+/// A head that did not arrive in time: the 408 envelope if it had started, then the end.
+async fn head_timed_out(io: &mut ClientIo, ctx: &Ctx, started: bool) -> End {
+    if started {
+        let answer = client_io::serialize(head_timeout_response(&ctx.shared.load()));
+        let _ = io.write_all(&answer).await;
+    }
+    let _ = io.shutdown().await;
+    End::Closed
 }
 
 /// The 408 envelope for a client that started a head and did not finish it in time.
@@ -99,68 +121,37 @@ pub fn head_timeout_response(gw: &Gateway) -> http::Response<Bytes> {
     resp
 }
 
-/// Runs the request through the gateway and writes the answer; `true` to keep the connection.
-///
-/// A block rather than an `async fn`, as [`proxy::handle`]: an `async fn` copies each argument
-/// into a local of its own, which every connection's future would carry.
-#[allow(clippy::manual_async_fn)]
-fn respond<'a>(
-    mut conn: Conn<'a>,
-    ctx: &'a Ctx,
-    req: ClientRequest,
-    close: bool,
-) -> impl Future<Output = bool> + 'a {
-    async move {
-        let head = req.method() == Method::HEAD;
-        // Draining: answer, then close, instead of racing the client's next request.
-        let closing = !ctx.health.is_ready();
-        let Some(mut resp) = answer(&mut conn, ctx, req).await else {
-            return false;
-        };
-        if closing {
-            resp.headers_mut()
-                .insert(header::CONNECTION, HeaderValue::from_static("close"));
-        }
-        let asked = Asked {
-            head,
-            close: close || closing,
-        };
-        h1_respond::write(&mut conn, resp, asked)
-            .await
-            .unwrap_or(false)
+/// The client as the request sees it; each request runs on the gateway that was current
+/// when it arrived (`ctx.shared.load_full()` at the call).
+fn peer(ctx: &Ctx) -> Peer {
+    Peer {
+        raw_heads: true,
+        ..ctx.peer.clone()
     }
 }
 
-/// The gateway's response, or `None` when the client left first. A future of its own, so
-/// that the request's state is gone before the response is written.
-#[allow(clippy::manual_async_fn)]
-fn answer<'a>(
-    conn: &'a mut Conn<'_>,
-    ctx: &'a Ctx,
-    req: ClientRequest,
-) -> impl Future<Output = Option<Response<ResponseBody>>> + 'a {
-    async move {
-        // Each request runs on the gateway that was current when it arrived.
-        let gw = ctx.shared.load_full();
-        let peer = Peer {
-            raw_heads: true,
-            ..ctx.peer.clone()
-        };
-        let mut handled = pin!(proxy::handle(gw, req, peer));
-        poll_fn(|cx| match handled.as_mut().poll(cx) {
-            Poll::Ready(resp) => Poll::Ready(Some(resp)),
-            Poll::Pending if client_gone(cx, conn.io, conn.buf) => Poll::Ready(None),
-            Poll::Pending => Poll::Pending,
-        })
-        .await
-    }
+/// The gateway's response, or `None` when the client left first.
+async fn answer<F>(
+    mut handled: Pin<&mut F>,
+    io: &mut ClientIo,
+    buf: &mut BytesMut,
+) -> Option<F::Output>
+where
+    F: Future,
+{
+    poll_fn(|cx| match handled.as_mut().poll(cx) {
+        Poll::Ready(resp) => Poll::Ready(Some(resp)),
+        Poll::Pending if client_gone(cx, io, buf) => Poll::Ready(None),
+        Poll::Pending => Poll::Pending,
+    })
+    .await
 }
 
 // The request is moved once, on every request: boxing it would cost an allocation instead.
 #[allow(clippy::large_enum_variant)]
 enum Read {
-    /// A request, and whether the client asked to close after it.
-    Request(ClientRequest, bool),
+    /// A request, and what it asked of the response (`HEAD`, `Connection: close`).
+    Request(ClientRequest, Asked),
     Handover,
     Closed,
     TimedOut,
@@ -183,7 +174,10 @@ async fn read_request(
         buf.advance(blank);
         if !buf.is_empty() {
             match parse(buf, fields) {
-                Parsed::Request(req, close) => return Read::Request(req, close),
+                Parsed::Request(req, close) => {
+                    let head = req.method() == Method::HEAD;
+                    return Read::Request(req, Asked { head, close });
+                }
                 Parsed::Handover => return Read::Handover,
                 Parsed::Partial if buf.len() >= MAX_HEAD => return Read::Handover,
                 Parsed::Partial => {}

@@ -6,7 +6,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use http::header::{self, HeaderValue};
+use http::header::{self, HeaderMap, HeaderValue};
 use http::{Method, Request, Response, StatusCode};
 use hyper::body::{Body, Incoming};
 use tokio::time::Instant;
@@ -61,7 +61,7 @@ pub type ClientRequest = Request<Option<Incoming>>;
 #[allow(clippy::manual_async_fn)]
 pub fn handle(
     gw: Arc<Gateway>,
-    req: ClientRequest,
+    mut req: ClientRequest,
     peer: Peer,
 ) -> impl Future<Output = Response<ResponseBody>> + Send {
     async move {
@@ -85,7 +85,7 @@ pub fn handle(
             accept_language: accept_language.as_ref(),
             head,
         };
-        let mut resp = match forward(&gw, req, &client, &mut log).await {
+        let mut resp = match forward(&gw, &mut req, &client, &mut log).await {
             Ok(resp) => resp,
             Err(err) => {
                 log.error = Some(err.code());
@@ -107,16 +107,15 @@ pub fn handle(
 }
 
 /// The host the client addressed: the URI authority (HTTP/2, absolute-form) or `Host`.
-fn request_host(parts: &http::request::Parts) -> Option<HeaderValue> {
-    if let Some(auth) = parts.uri.authority() {
+fn request_host(uri: &http::Uri, fields: &HeaderMap) -> Option<HeaderValue> {
+    if let Some(auth) = uri.authority() {
         return HeaderValue::from_str(auth.as_str()).ok();
     }
-    parts.headers.get(header::HOST).cloned()
+    fields.get(header::HOST).cloned()
 }
 
-fn declared_length(parts: &http::request::Parts) -> Option<u64> {
-    parts
-        .headers
+fn declared_length(fields: &HeaderMap) -> Option<u64> {
+    fields
         .get(header::CONTENT_LENGTH)?
         .to_str()
         .ok()?
@@ -135,16 +134,21 @@ struct Client<'a> {
 #[allow(clippy::manual_async_fn)] // a block, for the reason given at `handle`
 fn forward<'a>(
     gw: &'a Gateway,
-    mut req: ClientRequest,
+    req: &'a mut ClientRequest,
     client: &'a Client<'a>,
     log: &'a mut AccessLog,
 ) -> impl Future<Output = Result<Response<ResponseBody>, ProxyError>> + Send + 'a {
     async move {
         let is_upgrade = headers::is_upgrade_request(req.headers());
-        let client_upgrade = is_upgrade.then(|| hyper::upgrade::on(&mut req));
-        let (mut parts, body) = req.into_parts();
-        let path = normalize_path(parts.uri.path()).map_err(|_| ProxyError::BadRequest("path"))?;
-        let host = request_host(&parts);
+        let client_upgrade = is_upgrade.then(|| hyper::upgrade::on(&mut *req));
+        // Taken rather than moved out with the request: the request stays in `handle`'s
+        // future, and this one borrows its target.
+        let mut fields = std::mem::take(req.headers_mut());
+        let body = req.body_mut().take();
+        let method = req.method().clone();
+        let uri = req.uri();
+        let path = normalize_path(uri.path()).map_err(|_| ProxyError::BadRequest("path"))?;
+        let host = request_host(uri, &fields);
         let host_text = host.as_ref().and_then(|h| h.to_str().ok());
         let entry = gw.route(host_text, &path).ok_or(ProxyError::NoRoute)?;
         log.route = Some(entry.name.clone());
@@ -152,7 +156,7 @@ fn forward<'a>(
         log.upstream = Some(entry.client.name.clone());
 
         let limit = gw.config.listener.max_request_body_bytes;
-        let declared = declared_length(&parts);
+        let declared = declared_length(&fields);
         let hinted = body.as_ref().map_or(0, |b| b.size_hint().lower());
         if declared.is_some_and(|n| n > limit) || hinted > limit {
             return Err(ProxyError::BodyTooLarge);
@@ -169,11 +173,11 @@ fn forward<'a>(
             .record_request(Instant::from_std(log.started));
 
         let retry = &entry.route.retry;
-        let idempotent = retry::is_idempotent(&parts.method, &parts.headers, retry);
-        let upgrade_value = parts.headers.get(header::UPGRADE).cloned();
-        headers::strip_hop_by_hop(&mut parts.headers);
+        let idempotent = retry::is_idempotent(&method, &fields, retry);
+        let upgrade_value = fields.get(header::UPGRADE).cloned();
+        headers::strip_hop_by_hop(&mut fields);
         if let (true, Some(value)) = (is_upgrade, upgrade_value) {
-            upgrade::restore_request_headers(&mut parts.headers, value);
+            upgrade::restore_request_headers(&mut fields, value);
         }
         let source = match body.filter(|b| !b.is_end_stream()) {
             None => Source::empty(),
@@ -185,18 +189,18 @@ fn forward<'a>(
         };
         log.bytes_in = source.bytes_in().or(declared).unwrap_or(0);
         let original = match path {
-            std::borrow::Cow::Borrowed(_) => parts.uri.path_and_query().cloned(),
+            std::borrow::Cow::Borrowed(_) => uri.path_and_query().cloned(),
             std::borrow::Cow::Owned(_) => None,
         };
         let template = Template {
-            method: parts.method,
-            headers: parts.headers,
+            method,
+            headers: fields,
             forwarded: Forwarded {
                 client_ip: &client.peer.forwarded_for,
                 host: host.as_ref(),
                 request_id: client.request_id,
             },
-            query: parts.uri.query(),
+            query: uri.query(),
             path,
             original,
             upgrade: is_upgrade,
