@@ -92,7 +92,20 @@ def paired(ca, cb, key):
     ratios = [ratio(fa.get(key), cb.by_rep[rep].get(key))
               for rep, fa in ca.by_rep.items() if rep in cb.by_rep]
     ratios = [x for x in ratios if x is not None]
-    return statistics.median(ratios) if ratios else None
+    return Paired(ratios) if ratios else None
+
+
+class Paired(float):
+    """A paired ratio (the median), with the lowest and highest of the repetitions' ratios: a
+    target inside that range is not settled by this run."""
+
+    def __new__(cls, ratios):
+        value = super().__new__(cls, statistics.median(ratios))
+        value.low, value.high = min(ratios), max(ratios)
+        return value
+
+    def spread(self):
+        return f" (repetitions {self.low:.2f}–{self.high:.2f})"
 
 
 def fmt(v, spec):
@@ -183,7 +196,9 @@ def targets(cells, idle):
             return
         ok = value >= bar if ok_when_ge else value <= bar
         rel = "≥" if ok_when_ge else "≤"
-        out.append(f"- {'PASS' if ok else 'FAIL'} {name}: {value:.2f}{unit} (target {rel} {bar}{unit})")
+        spread = value.spread() if isinstance(value, Paired) else ""
+        out.append(f"- {'PASS' if ok else 'FAIL'} {name}: {value:.2f}{unit} (target {rel} {bar}{unit})"
+                   f"{spread}")
 
     def info(name, value):
         if value is not None:
@@ -308,7 +323,9 @@ def main():
     doc += [
         "Each ratio is the median over the repetitions of the two targets' ratio within one "
         "repetition (their runs are seconds apart, so a drift of the machine's speed cancels); "
-        "the table's × columns divide medians and can differ by a few percent.",
+        "the table's × columns divide medians and can differ by a few percent. The range after "
+        "a ratio is its lowest and highest repetition: a target inside it is not settled by "
+        "this run.",
         "",
     ]
     doc += targets(cells, idle)
