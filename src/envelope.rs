@@ -117,6 +117,9 @@ fn push_json_string(out: &mut Vec<u8>, s: &str) {
     out.push(b'"');
 }
 
+/// The most fields [`put_headers`] sets.
+pub const MAX_FIELDS: usize = 5;
+
 /// A complete envelope response with the contract's headers.
 pub fn response(
     status: StatusCode,
@@ -125,11 +128,28 @@ pub fn response(
     opts: &EnvelopeOpts<'_>,
 ) -> Response<Bytes> {
     let body = body(code, message);
-    let mut headers = HeaderMap::with_capacity(5);
+    let mut headers = HeaderMap::with_capacity(MAX_FIELDS);
+    put_headers(&mut headers, body.len(), opts, true);
+    let mut response = Response::new(if opts.head { Bytes::new() } else { body });
+    *response.status_mut() = status;
+    *response.headers_mut() = headers;
+    response
+}
+
+/// The contract's headers for an envelope of `len` bytes, replacing fields of the same names;
+/// `Cache-Control: no-store` only if `cache_control`.
+pub fn put_headers(
+    headers: &mut HeaderMap,
+    len: usize,
+    opts: &EnvelopeOpts<'_>,
+    cache_control: bool,
+) {
     headers.insert(CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE_JSON));
-    headers.insert(CONTENT_LENGTH, HeaderValue::from(body.len()));
-    // An error is about this request only; a cached 503 would outlive the outage.
-    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(CONTENT_LENGTH, HeaderValue::from(len));
+    if cache_control {
+        // An error is about this request only; a cached 503 would outlive the outage.
+        headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
     if let Some(lang) = opts
         .content_language
         .and_then(|l| HeaderValue::from_str(l).ok())
@@ -140,10 +160,6 @@ pub fn response(
     if let Some(value) = proxy_status.and_then(|t| proxy_status_value(t, opts.proxy_details)) {
         headers.insert(PROXY_STATUS.clone(), value);
     }
-    let mut response = Response::new(if opts.head { Bytes::new() } else { body });
-    *response.status_mut() = status;
-    *response.headers_mut() = headers;
-    response
 }
 
 /// `errgate; error=<type>[; details="<details>"]`; `None` for a type or details that is not a

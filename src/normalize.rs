@@ -78,17 +78,21 @@ pub async fn rewrite(
         proxy_details: None,
         head: ctx.head,
     };
-    let built = envelope::response(parts.status, &decision.code, &decision.message, &opts);
-    let (env_parts, env_body) = built.into_parts();
-    merge_headers(&mut parts.headers, env_parts.headers);
+    let body = envelope::body(&decision.code, &decision.message);
+    // The upstream's meaningful headers stay; those that described its body go, and the
+    // envelope's are set in the same map (made with room for them, see `raw_head`).
+    remove_body_headers(&mut parts.headers);
+    let upstream_caches = parts.headers.contains_key(header::CACHE_CONTROL);
+    envelope::put_headers(&mut parts.headers, body.len(), &opts, !upstream_caches);
+    let body = if ctx.head { Bytes::new() } else { body };
     (
-        Response::from_parts(parts, ResponseBody::full(env_body)),
+        Response::from_parts(parts, ResponseBody::full(body)),
         decision,
     )
 }
 
-/// Keeps the upstream's meaningful headers, replacing those that described its body.
-fn merge_headers(upstream: &mut HeaderMap, envelope: HeaderMap) {
+/// Removes the upstream's fields that described its body.
+fn remove_body_headers(upstream: &mut HeaderMap) {
     // One pass over the (few) fields finds which body headers are there, so only those are
     // looked up again to be removed (each removal hashes its name).
     let doomed = body_headers();
@@ -100,14 +104,6 @@ fn merge_headers(upstream: &mut HeaderMap, envelope: HeaderMap) {
     }
     for (name, _) in doomed.iter().zip(present).filter(|(_, p)| *p) {
         upstream.remove(*name);
-    }
-    let upstream_caches = upstream.contains_key(header::CACHE_CONTROL);
-    for (name, value) in envelope {
-        let Some(name) = name else { continue };
-        if name == header::CACHE_CONTROL && upstream_caches {
-            continue;
-        }
-        upstream.insert(name, value);
     }
 }
 

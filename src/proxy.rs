@@ -16,6 +16,7 @@ use crate::attempts::{self, Plan, Trace};
 use crate::balance::Hold;
 use crate::body::ResponseBody;
 use crate::cold::cold;
+use crate::envelope;
 use crate::error::ProxyError;
 use crate::gateway::{Gateway, RouteEntry};
 use crate::headers::{self, Forwarded};
@@ -249,7 +250,8 @@ async fn respond_upstream(
     }
     let rewrite = normalize::wants_rewrite(entry, resp.status());
     if rewrite || !client.peer.raw_heads {
-        raw_head::materialize(&mut resp);
+        let room = if rewrite { envelope::MAX_FIELDS } else { 0 };
+        raw_head::materialize(&mut resp, room);
     }
     // errgate's own client usually left them out while it parsed the head.
     if !resp.body().hop_by_hop_removed() {

@@ -55,7 +55,12 @@ impl RawHead {
     /// The fields as a map, values sharing the head's memory; what is in `added` (errgate's
     /// own fields) replaces the upstream's fields of the same name.
     pub fn into_map(self, added: HeaderMap) -> HeaderMap {
-        let mut map = HeaderMap::with_capacity(self.fields.len() + added.len());
+        self.into_map_with_room(added, 0)
+    }
+
+    /// [`RawHead::into_map`], with room for `room` more fields without growing the map.
+    pub fn into_map_with_room(self, added: HeaderMap, room: usize) -> HeaderMap {
+        let mut map = HeaderMap::with_capacity(self.fields.len() + added.len() + room);
         // httparse accepts exactly the value bytes `HeaderValue` does (a test checks all 256)
         // and the positions are the scan's, so this cannot fail in practice.
         let _ = h1_head::append_fields(&self.head, self.fields, &mut map);
@@ -64,11 +69,12 @@ impl RawHead {
     }
 }
 
-/// Builds the header map of a response whose head was kept as bytes; a no-op otherwise.
-pub fn materialize(resp: &mut Response<UpstreamBody>) {
+/// Builds the header map of a response whose head was kept as bytes, with room for `room`
+/// more fields (a rewrite adds the envelope's); a no-op otherwise.
+pub fn materialize(resp: &mut Response<UpstreamBody>, room: usize) {
     if let Some(raw) = resp.body_mut().take_raw_head() {
         let added = std::mem::take(resp.headers_mut());
-        *resp.headers_mut() = raw.into_map(added);
+        *resp.headers_mut() = raw.into_map_with_room(added, room);
     }
 }
 
