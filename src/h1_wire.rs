@@ -9,6 +9,7 @@ use bytes::{Bytes, BytesMut};
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::{Method, Response, StatusCode, Version};
 
+use crate::envelope;
 pub use crate::h1_head::Fields;
 use crate::h1_head::{self, Facts};
 use crate::headers::{Forwarded, X_FORWARDED_FOR};
@@ -179,7 +180,14 @@ pub fn parse_response(
     }
     let keep_hop = !facts.clean();
     let kept = fields.iter().filter(|f| keep_hop || !f.hop).count();
-    let mut headers = HeaderMap::with_capacity(kept);
+    // Room for what errgate adds without growing the map: the request id, and on an error
+    // status (the heads that come this way) the envelope's fields.
+    let room = 1 + if status.as_u16() >= 400 {
+        envelope::MAX_FIELDS
+    } else {
+        0
+    };
+    let mut headers = HeaderMap::with_capacity(kept + room);
     let fields = fields.drain(..).filter(|f| keep_hop || !f.hop);
     h1_head::append_fields(&head, fields, &mut headers)?;
     if facts.length_overridden() {

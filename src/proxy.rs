@@ -250,7 +250,8 @@ async fn respond_upstream(
     }
     let rewrite = normalize::wants_rewrite(entry, resp.status());
     if rewrite || !client.peer.raw_heads {
-        let room = if rewrite { envelope::MAX_FIELDS } else { 0 };
+        // Room for the request id `handle` adds, and for the envelope's fields.
+        let room = 1 + if rewrite { envelope::MAX_FIELDS } else { 0 };
         raw_head::materialize(&mut resp, room);
     }
     // errgate's own client usually left them out while it parsed the head.
