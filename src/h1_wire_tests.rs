@@ -262,3 +262,24 @@ fn trailers_are_parsed_into_fields() {
     assert_eq!(map["grpc-status"], "0");
     assert!(parse_trailers(&Bytes::from_static(b"bad header\r\n\r\n")).is_err());
 }
+
+#[test]
+fn an_error_head_s_map_has_room_for_the_request_id_and_the_envelope() {
+    let head = "HTTP/1.1 500 Oops\r\nServer: x\r\nDate: y\r\nContent-Type: text/html\r\n\
+                Content-Length: 0\r\nX-A: 1\r\nX-B: 2\r\nX-C: 3\r\n\r\n";
+    let mut map = resp(head).headers().clone();
+    let capacity = map.capacity();
+    assert!(
+        capacity >= map.len() + 1 + crate::envelope::MAX_FIELDS,
+        "{capacity} for {} fields",
+        map.len()
+    );
+    // Filling that room does not grow the map (growing would rehash every field).
+    for i in 0..=crate::envelope::MAX_FIELDS {
+        map.insert(
+            HeaderName::from_bytes(format!("x-added-{i}").as_bytes()).unwrap(),
+            "v".parse().unwrap(),
+        );
+    }
+    assert_eq!(map.capacity(), capacity);
+}

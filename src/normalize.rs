@@ -80,7 +80,7 @@ pub async fn rewrite(
     };
     let body = envelope::body(&decision.code, &decision.message);
     // The upstream's meaningful headers stay; those that described its body go, and the
-    // envelope's are set in the same map (made with room for them, see `raw_head`).
+    // envelope's are set in the same map (parsed with room for them, see `h1_wire`).
     remove_body_headers(&mut parts.headers);
     let upstream_caches = parts.headers.contains_key(header::CACHE_CONTROL);
     envelope::put_headers(&mut parts.headers, body.len(), &opts, !upstream_caches);
