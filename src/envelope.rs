@@ -13,6 +13,10 @@ use http::{HeaderMap, HeaderName, HeaderValue, Response, StatusCode};
 use crate::catalog::Catalog;
 use crate::codes;
 
+#[path = "envelope_json.rs"]
+mod json;
+use json::push_json_string;
+
 /// Longest `message`, in characters (DESIGN §1).
 pub const MAX_MESSAGE_CHARS: usize = 300;
 
@@ -77,44 +81,6 @@ pub fn body(code: &str, message: &str) -> Bytes {
     push_json_string(&mut out, code);
     out.push(b'}');
     Bytes::from(out)
-}
-
-/// `s` as a JSON string. Runs of bytes that need no escape are copied whole: the message of
-/// every rewritten error goes through here, and a push per character was most of the cost of
-/// building the envelope. Escaped: `"`, `\\`, control characters, and U+2028/U+2029 (legal in
-/// JSON but not in JavaScript source, for clients that eval or embed the body).
-fn push_json_string(out: &mut Vec<u8>, s: &str) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    out.push(b'"');
-    let bytes = s.as_bytes();
-    let mut run = 0;
-    for (i, &b) in bytes.iter().enumerate() {
-        let escape: &[u8] = match b {
-            b'"' => br#"\""#,
-            b'\\' => br"\\",
-            b'\n' => br"\n",
-            b'\r' => br"\r",
-            b'\t' => br"\t",
-            0x00..=0x1f => br"\u00",
-            // U+2028 and U+2029 are E2 80 A8 and E2 80 A9.
-            0xe2 if bytes.get(i + 1..i + 3) == Some(&[0x80, 0xa8][..]) => br"\u2028",
-            0xe2 if bytes.get(i + 1..i + 3) == Some(&[0x80, 0xa9][..]) => br"\u2029",
-            _ => continue,
-        };
-        out.extend_from_slice(&bytes[run..i]);
-        out.extend_from_slice(escape);
-        run = i + 1;
-        match b {
-            0x00..=0x1f if !matches!(b, b'\n' | b'\r' | b'\t') => {
-                out.extend_from_slice(&[HEX[usize::from(b >> 4)], HEX[usize::from(b & 0xf)]]);
-            }
-            // The rest of the line separator's encoding is written by its escape.
-            0xe2 => run = i + 3,
-            _ => {}
-        }
-    }
-    out.extend_from_slice(&bytes[run.min(bytes.len())..]);
-    out.push(b'"');
 }
 
 /// The most fields [`put_headers`] sets.
@@ -320,7 +286,3 @@ impl OwnFailure {
 #[cfg(test)]
 #[path = "envelope_tests.rs"]
 mod tests;
-
-#[cfg(test)]
-#[path = "envelope_json_tests.rs"]
-mod json_tests;
