@@ -16,7 +16,6 @@ use crate::attempts::{self, Plan, Trace};
 use crate::balance::Hold;
 use crate::body::ResponseBody;
 use crate::cold::cold;
-use crate::envelope;
 use crate::error::ProxyError;
 use crate::gateway::{Gateway, RouteEntry};
 use crate::headers::{self, Forwarded};
@@ -250,9 +249,9 @@ async fn respond_upstream(
     }
     let rewrite = normalize::wants_rewrite(entry, resp.status());
     if rewrite || !client.peer.raw_heads {
-        // Room for the request id `handle` adds, and for the envelope's fields.
-        let room = 1 + if rewrite { envelope::MAX_FIELDS } else { 0 };
-        raw_head::materialize(&mut resp, room);
+        // Room for the request id `handle` adds. A kept head is never an error's
+        // (`RawHead::keep`), so the envelope's fields never land in this map.
+        raw_head::materialize(&mut resp, 1);
     }
     // errgate's own client usually left them out while it parsed the head.
     if !resp.body().hop_by_hop_removed() {

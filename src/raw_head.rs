@@ -70,7 +70,7 @@ impl RawHead {
 }
 
 /// Builds the header map of a response whose head was kept as bytes, with room for `room`
-/// more fields (a rewrite adds the envelope's); a no-op otherwise.
+/// more fields; a no-op otherwise.
 pub fn materialize(resp: &mut Response<UpstreamBody>, room: usize) {
     if let Some(raw) = resp.body_mut().take_raw_head() {
         let added = std::mem::take(resp.headers_mut());
