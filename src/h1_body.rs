@@ -1,7 +1,8 @@
 //! A response body read straight off a pooled upstream connection, in the task that sends it
 //! to the client (no connection task, no channel). Content-Length, chunked and until-close
-//! framing; the connection goes back to its pool the moment the body is complete, and is
-//! closed if the body is dropped early or the upstream sent more than it announced.
+//! framing; the connection goes back to its pool the moment the body is complete. A body
+//! dropped early is read on within bounds ([`crate::h1_reclaim`]); a connection whose
+//! upstream sent more than it announced is closed.
 
 use std::io;
 use std::pin::Pin;
@@ -15,6 +16,7 @@ use hyper::body::{Body, Frame, SizeHint};
 use crate::body::BoxError;
 use crate::h1_head::Facts;
 use crate::h1_pool::{Conn, EndpointPool};
+use crate::h1_reclaim;
 use crate::h1_wire::{self, Framing};
 use crate::raw_head::RawHead;
 
@@ -61,6 +63,9 @@ pub struct H1Body {
     head_clean: bool,
     /// The head's fields, when they were kept as bytes instead of a map.
     pub raw_head: Option<Box<RawHead>>,
+    /// Dropped before its end, the body is read on by [`h1_reclaim`] to keep the connection
+    /// (false for the body that does that reading).
+    reclaim: bool,
 }
 
 impl H1Body {
@@ -80,11 +85,19 @@ impl H1Body {
             failed: None,
             head_clean: facts.clean(),
             raw_head: None,
+            reclaim: true,
         };
         if matches!(body.state, State::Done) {
             body.finish();
         }
         body
+    }
+
+    /// The same body, to be read to its end by [`h1_reclaim`]: dropped early, it closes its
+    /// connection.
+    pub fn drained(mut self) -> Self {
+        self.reclaim = false;
+        self
     }
 
     /// Whether the response head's hop-by-hop fields were already left out.
@@ -186,6 +199,42 @@ impl H1Body {
             }
         }
         Poll::Ready(Ok(Step::Continue))
+    }
+}
+
+impl Drop for H1Body {
+    /// A body set aside before its end (a retried response, a client that left) is read on
+    /// in a task of its own if what is left is small, so that its connection is kept.
+    fn drop(&mut self) {
+        if !self.reclaim || !self.keep_alive {
+            return;
+        }
+        let small = match self.state {
+            State::Length(n) => n <= h1_reclaim::MAX_DRAIN,
+            State::ChunkSize | State::ChunkData(_) | State::ChunkEnd | State::Trailers => true,
+            State::UntilClose | State::Done => false,
+        };
+        let Some(mut conn) = self.conn.take().filter(|_| small) else {
+            return;
+        };
+        // Usually the rest arrived with what was read: no task needed.
+        if let State::Length(n) = self.state
+            && conn.buf.len() as u64 == n
+        {
+            conn.buf.clear();
+            self.pool.put(conn);
+        } else {
+            h1_reclaim::rest_of_body(H1Body {
+                conn: Some(conn),
+                state: self.state,
+                keep_alive: true,
+                pool: self.pool.clone(),
+                failed: None,
+                head_clean: self.head_clean,
+                raw_head: None,
+                reclaim: false,
+            });
+        }
     }
 }
 

@@ -2,11 +2,15 @@
 //! head read.
 
 use std::io;
+use std::sync::Arc;
+
+use http::Method;
 
 use tokio::io::AsyncWriteExt;
 
-use super::{Conn, SendError};
+use super::{Conn, EndpointPool, SendError};
 use crate::error::ProxyError;
+use crate::h1_body::H1Body;
 use crate::h1_wire::{self, Parsed, RequestHead, WireError};
 
 /// Bodies up to this size are copied behind the head and written with it in one syscall.
@@ -30,10 +34,26 @@ pub(super) async fn exchange(
             error: ProxyError::Reset(Box::new(e)),
             reused,
         })?;
-    read_head(conn).await.map_err(|e| SendError {
+    conn.answer_due = true;
+    let head = read_head(conn).await;
+    conn.answer_due = false;
+    head.map_err(|e| SendError {
         reused: reused && e.before_any_byte,
         error: e.error,
     })
+}
+
+/// The response to a request whose caller left ([`crate::h1_reclaim`]): its head read, and
+/// its body to be drained; `None` (the connection closed) if the exchange failed.
+pub async fn read_abandoned_head(
+    mut conn: Box<Conn>,
+    pool: Arc<EndpointPool>,
+    method: &Method,
+) -> Option<H1Body> {
+    let Parsed { resp, facts, .. } = read_head(&mut conn).await.ok()?;
+    conn.answer_due = false;
+    let framing = facts.framing(method, resp.status()).ok()?;
+    Some(H1Body::new(conn, framing, &facts, pool).drained())
 }
 
 async fn write_request(conn: &mut Conn, head: &RequestHead<'_>, body: &[u8]) -> io::Result<()> {

@@ -44,6 +44,8 @@ pub struct Conn {
     fields: h1_wire::Fields,
     /// The try timeout of the exchange in progress, kept armed between exchanges.
     timer: Option<LazyTimer>,
+    /// The request is written and its response head not read yet.
+    answer_due: bool,
 }
 
 impl Conn {
@@ -194,6 +196,7 @@ impl EndpointPool {
             out: Vec::new(),
             fields: Vec::new(),
             timer: None,
+            answer_due: false,
         }))
     }
 }
@@ -229,7 +232,16 @@ pub async fn send(
         }
         None => LazyTimer::new(deadline),
     };
-    let exchanged = timer.within(exchange(&mut conn, head, body, reused)).await;
+    let mut flight = InFlight {
+        conn: Some(conn),
+        pool,
+        method: head.method,
+        deadline,
+    };
+    let exchanged = timer.within(flight.exchange(head, body, reused)).await;
+    let Some(mut conn) = flight.conn.take() else {
+        return Err(lost(reused));
+    };
     conn.timer = Some(timer);
     let Parsed { resp, facts, raw } = exchanged.unwrap_or(Err(SendError {
         error: ProxyError::TryTimeout,
@@ -244,6 +256,49 @@ pub async fn send(
     let mut body = H1Body::new(conn, framing, &facts, pool.clone());
     body.raw_head = raw;
     Ok(resp.map(|()| body))
+}
+
+/// An exchange in progress. Dropped after its request went out (its caller left), it hands
+/// the connection to [`crate::h1_reclaim`], which reads the response and keeps the connection,
+/// instead of closing it.
+struct InFlight<'a> {
+    conn: Option<Box<Conn>>,
+    pool: &'a Arc<EndpointPool>,
+    method: &'a http::Method,
+    deadline: Instant,
+}
+
+impl InFlight<'_> {
+    async fn exchange(
+        &mut self,
+        head: &RequestHead<'_>,
+        body: &[u8],
+        reused: bool,
+    ) -> Result<Parsed, SendError> {
+        match self.conn.as_mut() {
+            Some(conn) => exchange(conn, head, body, reused).await,
+            None => Err(lost(reused)),
+        }
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        // An exchange that timed out or failed is not due an answer any more.
+        if let Some(conn) = self.conn.take().filter(|c| c.answer_due) {
+            let method = self.method.clone();
+            crate::h1_reclaim::after_request(conn, self.pool.clone(), method, self.deadline);
+        }
+    }
+}
+
+/// The connection of an exchange is gone (cannot happen: [`InFlight`] gives it up only when
+/// dropped).
+fn lost(reused: bool) -> SendError {
+    SendError {
+        error: ProxyError::Reset(Box::new(io::Error::other("connection lost"))),
+        reused,
+    }
 }
 
 /// Closes the idle connections of `pools` as they expire, until the pools are dropped.
@@ -274,4 +329,5 @@ pub fn spawn_sweeper(pools: &[Arc<EndpointPool>], period: Duration) {
 
 #[path = "h1_exchange.rs"]
 mod exchange;
+pub(crate) use exchange::read_abandoned_head;
 use exchange::{exchange, protocol};

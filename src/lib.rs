@@ -70,6 +70,7 @@ pub mod h1_body;
 pub mod h1_conn;
 pub mod h1_head;
 pub mod h1_pool;
+pub mod h1_reclaim;
 pub mod h1_request;
 pub mod h1_respond;
 pub mod h1_server;
