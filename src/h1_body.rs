@@ -69,6 +69,9 @@ pub struct H1Body {
 }
 
 impl H1Body {
+    // Always inlined: [`crate::h1_reclaim`] builds bodies too, and two callers would leave
+    // it inlined into neither (so would `poll_frame` below).
+    #[inline(always)]
     pub fn new(conn: Box<Conn>, framing: Framing, facts: &Facts, pool: Arc<EndpointPool>) -> Self {
         let keep_alive = facts.keep_alive;
         let (state, keep_alive) = match framing {
@@ -270,6 +273,7 @@ impl Body for H1Body {
     type Data = Bytes;
     type Error = BoxError;
 
+    #[inline(always)]
     fn poll_frame(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,

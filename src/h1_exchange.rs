@@ -3,6 +3,7 @@
 
 use std::io;
 use std::sync::Arc;
+use std::task::{Context, Poll, ready};
 
 use http::Method;
 
@@ -35,7 +36,7 @@ pub(super) async fn exchange(
             reused,
         })?;
     conn.answer_due = true;
-    let head = read_head(conn).await;
+    let head = read_head!(&mut *conn);
     conn.answer_due = false;
     head.map_err(|e| SendError {
         reused: reused && e.before_any_byte,
@@ -50,7 +51,7 @@ pub async fn read_abandoned_head(
     pool: Arc<EndpointPool>,
     method: &Method,
 ) -> Option<H1Body> {
-    let Parsed { resp, facts, .. } = read_head(&mut conn).await.ok()?;
+    let Parsed { resp, facts, .. } = read_head!(&mut conn).ok()?;
     conn.answer_due = false;
     let framing = facts.framing(method, resp.status()).ok()?;
     Some(H1Body::new(conn, framing, &facts, pool).drained())
@@ -77,51 +78,70 @@ pub(super) fn protocol(e: WireError) -> ProxyError {
 }
 
 /// Reads until a final (non-1xx) response head; `101` is refused (upgrades use hyper).
-async fn read_head(conn: &mut Conn) -> Result<Parsed, HeadError> {
-    let mut any_byte = false;
-    loop {
-        // A fresh exchange starts with an empty buffer: nothing to parse before the first read.
-        let parsed = if conn.buf.is_empty() {
-            Ok(None)
-        } else {
-            h1_wire::parse_response(&mut conn.buf, &mut conn.fields)
+///
+/// Each caller polls [`poll_head`] from a closure of its own: a shared `async fn` would be
+/// called from two places and inlined into neither, which costs the common exchange.
+macro_rules! read_head {
+    ($conn:expr) => {{
+        let conn: &mut Conn = $conn;
+        let mut read = HeadRead {
+            any_byte: false,
+            unparsed: !conn.buf.is_empty(),
         };
-        match parsed {
-            Ok(Some(p)) if p.resp.status() == http::StatusCode::SWITCHING_PROTOCOLS => {
-                let error = protocol(WireError::UnexpectedUpgrade);
-                return Err(HeadError {
-                    error,
-                    before_any_byte: false,
-                });
-            }
-            Ok(Some(p)) if p.resp.status().is_informational() => continue,
-            Ok(Some(p)) => return Ok(p),
-            Ok(None) => {}
-            Err(e) => {
-                let error = protocol(e);
-                return Err(HeadError {
-                    error,
-                    before_any_byte: false,
-                });
-            }
-        }
-        let read = std::future::poll_fn(|cx| conn.poll_fill(cx, 0)).await;
-        match read {
-            Ok(n) if n > 0 => any_byte = true,
-            Ok(_) => {
-                let error = ProxyError::Reset(Box::new(ClosedEarly));
-                let before_any_byte = !any_byte && conn.buf.is_empty();
-                return Err(HeadError {
-                    error,
-                    before_any_byte,
-                });
-            }
-            Err(e) => {
-                return Err(HeadError {
-                    error: ProxyError::Reset(Box::new(e)),
-                    before_any_byte: !any_byte,
-                });
+        std::future::poll_fn(|cx| poll_head(conn, &mut read, cx)).await
+    }};
+}
+use read_head;
+
+/// Where [`poll_head`] is.
+struct HeadRead {
+    any_byte: bool,
+    /// The buffer holds bytes not parsed yet (a fresh exchange starts with an empty buffer:
+    /// nothing to parse before the first read).
+    unparsed: bool,
+}
+
+#[inline(always)]
+fn poll_head(
+    conn: &mut Conn,
+    st: &mut HeadRead,
+    cx: &mut Context<'_>,
+) -> Poll<Result<Parsed, HeadError>> {
+    loop {
+        if st.unparsed {
+            match h1_wire::parse_response(&mut conn.buf, &mut conn.fields) {
+                Ok(Some(p)) if p.resp.status() == http::StatusCode::SWITCHING_PROTOCOLS => {
+                    return Poll::Ready(Err(invalid(WireError::UnexpectedUpgrade)));
+                }
+                // The final head may have come with it.
+                Ok(Some(p)) if p.resp.status().is_informational() => continue,
+                Ok(Some(p)) => return Poll::Ready(Ok(p)),
+                Ok(None) => st.unparsed = false,
+                Err(e) => return Poll::Ready(Err(invalid(e))),
             }
         }
+        let error = match ready!(conn.poll_fill(cx, 0)) {
+            Ok(n) if n > 0 => {
+                st.any_byte = true;
+                st.unparsed = true;
+                continue;
+            }
+            Ok(_) => HeadError {
+                error: ProxyError::Reset(Box::new(ClosedEarly)),
+                before_any_byte: !st.any_byte && conn.buf.is_empty(),
+            },
+            Err(e) => HeadError {
+                error: ProxyError::Reset(Box::new(e)),
+                before_any_byte: !st.any_byte,
+            },
+        };
+        return Poll::Ready(Err(error));
+    }
+}
+
+fn invalid(e: WireError) -> HeadError {
+    HeadError {
+        error: protocol(e),
+        before_any_byte: false,
     }
 }

@@ -238,7 +238,10 @@ pub async fn send(
         method: head.method,
         deadline,
     };
-    let exchanged = timer.within(flight.exchange(head, body, reused)).await;
+    let exchanged = match flight.conn.as_mut() {
+        Some(conn) => timer.within(exchange(conn, head, body, reused)).await,
+        None => Some(Err(lost(reused))),
+    };
     let Some(mut conn) = flight.conn.take() else {
         return Err(lost(reused));
     };
@@ -266,20 +269,6 @@ struct InFlight<'a> {
     pool: &'a Arc<EndpointPool>,
     method: &'a http::Method,
     deadline: Instant,
-}
-
-impl InFlight<'_> {
-    async fn exchange(
-        &mut self,
-        head: &RequestHead<'_>,
-        body: &[u8],
-        reused: bool,
-    ) -> Result<Parsed, SendError> {
-        match self.conn.as_mut() {
-            Some(conn) => exchange(conn, head, body, reused).await,
-            None => Err(lost(reused)),
-        }
-    }
 }
 
 impl Drop for InFlight<'_> {
