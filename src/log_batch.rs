@@ -88,9 +88,9 @@ fn spare() -> Option<Vec<u8>> {
     SPARE.lock().ok()?.pop()
 }
 
-/// Gives an emptied batch buffer back (unless enough are spare, or it is a lone line's).
+/// Gives an emptied batch buffer back (unless enough are spare, or it is not a batch's).
 pub(crate) fn recycle(mut buf: Vec<u8>) {
-    if buf.capacity() != CAPACITY {
+    if !reusable(buf.capacity()) {
         return;
     }
     buf.clear();
@@ -100,6 +100,15 @@ pub(crate) fn recycle(mut buf: Vec<u8>) {
         spare.push(buf);
     }
 }
+
+/// A batch's buffer, possibly grown by a line longer than the slack, is kept; a lone line's
+/// copy (smaller) and one grown far by a huge line are freed, so that spares stay small.
+fn reusable(capacity: usize) -> bool {
+    (CAPACITY..=MAX_SPARE_CAPACITY).contains(&capacity)
+}
+
+/// The largest buffer kept as a spare.
+const MAX_SPARE_CAPACITY: usize = 4 * CAPACITY;
 
 #[cfg(test)]
 #[path = "log_batch_tests.rs"]

@@ -2,7 +2,7 @@
 
 use std::time::{Duration, SystemTime};
 
-use super::{Batch, CAPACITY, HANDOFF};
+use super::{Batch, CAPACITY, HANDOFF, reusable};
 use crate::log_sink::DRAIN_EVERY;
 
 fn at(ms: u64) -> SystemTime {
@@ -104,4 +104,19 @@ fn a_parking_thread_hands_over_a_copy_and_keeps_its_buffer() {
     assert_eq!(batch.buf.as_ptr(), buffer, "and fills the same buffer");
     let (bytes, lines) = batch.take().expect("one line");
     assert_eq!((bytes.as_slice(), lines), (b"three\n" as &[u8], 1));
+}
+
+#[test]
+fn a_batch_grown_by_a_long_line_is_reused_and_a_lone_line_is_not() {
+    let mut batch = Batch::new();
+    assert!(!batch.add(at(0), line(&"x".repeat(HANDOFF - 10))));
+    // Crosses the hand-over mark by more than the slack: the buffer grows.
+    assert!(batch.add(at(0), line(&"y".repeat(8 * 1024))));
+    let (grown, _) = batch.take().expect("lines");
+    assert!(grown.capacity() > CAPACITY);
+    assert!(reusable(grown.capacity()), "{}", grown.capacity());
+    assert!(reusable(CAPACITY));
+    // A parked thread's exact-size copy, and a buffer a huge line blew up.
+    assert!(!reusable(300));
+    assert!(!reusable(64 * CAPACITY));
 }
