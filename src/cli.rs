@@ -249,7 +249,12 @@ pub fn with_runtime(
         Ok(runtime) => {
             let code = runtime.block_on(fut);
             // Workers stop (and hand over their last lines) before the final flush.
-            runtime.shutdown_timeout(RUNTIME_STOP);
+            if !stop_runtime(runtime, RUNTIME_STOP) {
+                tracing::warn!(
+                    limit = ?RUNTIME_STOP,
+                    "threads of the runtime did not stop in time; access lines they held are lost"
+                );
+            }
             crate::log_sink::flush(LOG_FLUSH);
             code
         }
@@ -257,5 +262,38 @@ pub fn with_runtime(
             eprintln!("errgate: cannot start the runtime: {err}");
             ExitCode::from(EXIT_START)
         }
+    }
+}
+
+/// Stops `runtime`, waiting up to `limit` for its threads; `false` if some did not stop (a
+/// task stuck in a blocking call, say), so their last lines cannot be handed over.
+fn stop_runtime(runtime: tokio::runtime::Runtime, limit: std::time::Duration) -> bool {
+    let started = std::time::Instant::now();
+    runtime.shutdown_timeout(limit);
+    started.elapsed() < limit
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::stop_runtime;
+
+    #[test]
+    fn a_thread_stuck_at_exit_is_told_apart_from_a_clean_stop() {
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        runtime.block_on(async {
+            tokio::spawn(async {});
+        });
+        assert!(stop_runtime(runtime, Duration::from_secs(5)));
+
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let (started, running) = std::sync::mpsc::channel();
+        runtime.spawn_blocking(move || {
+            let _ = started.send(());
+            std::thread::sleep(Duration::from_millis(1500));
+        });
+        running.recv().unwrap();
+        assert!(!stop_runtime(runtime, Duration::from_millis(100)));
     }
 }
