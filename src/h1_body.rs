@@ -96,11 +96,54 @@ impl H1Body {
         body
     }
 
-    /// The same body, to be read to its end by [`h1_reclaim`]: dropped early, it closes its
-    /// connection.
-    pub fn drained(mut self) -> Self {
+    /// The same body, closing its connection if dropped early (the body [`h1_reclaim`]
+    /// reads, one from an upstream that broke the protocol).
+    pub fn without_reclaim(mut self) -> Self {
         self.reclaim = false;
         self
+    }
+
+    /// Whether the rest of the body is worth reading to keep the connection: it is small
+    /// (or chunked, read within bounds) and the connection can be kept afterwards.
+    pub fn worth_draining(&self) -> bool {
+        self.keep_alive
+            && self.conn.is_some()
+            && match self.state {
+                State::Length(n) => n <= h1_reclaim::MAX_DRAIN,
+                State::ChunkSize | State::ChunkData(_) | State::ChunkEnd | State::Trailers => true,
+                State::UntilClose | State::Done => false,
+            }
+    }
+
+    pub fn pool(&self) -> &Arc<EndpointPool> {
+        &self.pool
+    }
+
+    /// Being dropped early: the rest to read on in a task, if worth it. A rest that already
+    /// arrived is consumed here, with no task.
+    fn rest_to_drain(&mut self) -> Option<H1Body> {
+        if !self.worth_draining() {
+            return None;
+        }
+        let mut conn = self.conn.take()?;
+        if let State::Length(n) = self.state
+            && conn.buf.len() as u64 == n
+        {
+            conn.buf.clear();
+            self.pool.put(conn);
+            return None;
+        }
+        let rest = H1Body {
+            conn: Some(conn),
+            state: self.state,
+            keep_alive: true,
+            pool: self.pool.clone(),
+            failed: None,
+            head_clean: self.head_clean,
+            raw_head: None,
+            reclaim: false,
+        };
+        Some(rest)
     }
 
     /// Whether the response head's hop-by-hop fields were already left out.
@@ -160,10 +203,13 @@ impl H1Body {
             return Poll::Ready(Ok(Step::End));
         };
         let (found, limit) = match self.state {
-            State::ChunkSize => (find(&conn.buf, b"\r\n"), MAX_LINE),
+            State::ChunkSize => (h1_wire::find(&conn.buf, b"\r\n"), MAX_LINE),
             State::ChunkEnd => ((conn.buf.len() >= 2).then_some(0), 2),
             _ if conn.buf.starts_with(b"\r\n") => (Some(0), 2),
-            _ => (find(&conn.buf, b"\r\n\r\n").map(|at| at + 2), MAX_TRAILERS),
+            _ => (
+                h1_wire::find(&conn.buf, b"\r\n\r\n").map(|at| at + 2),
+                MAX_TRAILERS,
+            ),
         };
         let Some(at) = found else {
             if conn.buf.len() >= limit {
@@ -176,7 +222,7 @@ impl H1Body {
         };
         match self.state {
             State::ChunkSize => {
-                let size = chunk_size(&conn.buf[..at]).ok_or(BodyError::BadChunk)?;
+                let size = h1_wire::chunk_size(&conn.buf[..at]).ok_or(BodyError::BadChunk)?;
                 conn.buf.advance(at + 2);
                 self.state = if size == 0 {
                     State::Trailers
@@ -207,36 +253,13 @@ impl H1Body {
 
 impl Drop for H1Body {
     /// A body set aside before its end (a retried response, a client that left) is read on
-    /// in a task of its own if what is left is small, so that its connection is kept.
+    /// if what is left is small, so that its connection is kept ([`h1_reclaim`]).
     fn drop(&mut self) {
-        if !self.reclaim || !self.keep_alive {
-            return;
-        }
-        let small = match self.state {
-            State::Length(n) => n <= h1_reclaim::MAX_DRAIN,
-            State::ChunkSize | State::ChunkData(_) | State::ChunkEnd | State::Trailers => true,
-            State::UntilClose | State::Done => false,
-        };
-        let Some(mut conn) = self.conn.take().filter(|_| small) else {
-            return;
-        };
-        // Usually the rest arrived with what was read: no task needed.
-        if let State::Length(n) = self.state
-            && conn.buf.len() as u64 == n
+        if self.reclaim
+            && !std::thread::panicking()
+            && let Some(rest) = self.rest_to_drain()
         {
-            conn.buf.clear();
-            self.pool.put(conn);
-        } else {
-            h1_reclaim::rest_of_body(H1Body {
-                conn: Some(conn),
-                state: self.state,
-                keep_alive: true,
-                pool: self.pool.clone(),
-                failed: None,
-                head_clean: self.head_clean,
-                raw_head: None,
-                reclaim: false,
-            });
+            h1_reclaim::rest_of_body(rest);
         }
     }
 }
@@ -247,26 +270,6 @@ enum Step {
     /// Framing was consumed; decode on.
     Continue,
     End,
-}
-
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).position(|w| w == needle)
-}
-
-/// The hex size of a chunk-size line (`1a;ext=1`); `None` if it is not one.
-fn chunk_size(line: &[u8]) -> Option<u64> {
-    let end = line
-        .iter()
-        .position(|&b| b == b';' || b == b' ' || b == b'\t')
-        .unwrap_or(line.len());
-    let digits = &line[..end];
-    if digits.is_empty() || digits.len() > 15 {
-        return None;
-    }
-    digits.iter().try_fold(0u64, |n, &d| {
-        let v = (d as char).to_digit(16)?;
-        Some(n * 16 + u64::from(v))
-    })
 }
 
 impl Body for H1Body {

@@ -54,7 +54,7 @@ pub async fn read_abandoned_head(
     let Parsed { resp, facts, .. } = read_head!(&mut conn).ok()?;
     conn.answer_due = false;
     let framing = facts.framing(method, resp.status()).ok()?;
-    Some(H1Body::new(conn, framing, &facts, pool).drained())
+    Some(H1Body::new(conn, framing, &facts, pool).without_reclaim())
 }
 
 async fn write_request(conn: &mut Conn, head: &RequestHead<'_>, body: &[u8]) -> io::Result<()> {

@@ -14,6 +14,7 @@
 
 use std::io;
 use std::pin::Pin;
+use std::sync::atomic::AtomicUsize;
 use std::sync::{Arc, Mutex, Weak};
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
@@ -24,8 +25,9 @@ use tokio::net::TcpStream;
 use tokio::time::Instant;
 
 use crate::config::{Endpoint, Upstream};
-use crate::error::{ConnectKind, ProxyError};
+use crate::error::ProxyError;
 use crate::h1_body::H1Body;
+use crate::h1_reclaim::{InFlight, lost};
 use crate::h1_wire::{self, Parsed, RequestHead};
 use crate::lazy_timer::LazyTimer;
 
@@ -56,6 +58,23 @@ impl Conn {
             self.buf.reserve(want.clamp(READ_CHUNK, 4 * READ_CHUNK));
         }
         tokio_util::io::poll_read_buf(Pin::new(&mut self.stream), cx, &mut self.buf)
+    }
+
+    /// The connection's own try timer, set to `deadline`: one per connection, not one per
+    /// exchange.
+    fn timer_for(&mut self, deadline: Instant) -> LazyTimer {
+        match self.timer.take() {
+            Some(mut timer) => {
+                timer.set(deadline);
+                timer
+            }
+            None => LazyTimer::new(deadline),
+        }
+    }
+
+    /// The request is written and its response head not read yet.
+    pub(crate) fn answer_due(&self) -> bool {
+        self.answer_due
     }
 
     /// Whether the upstream closed (or wrote to) this connection while it was idle.
@@ -89,6 +108,8 @@ pub struct EndpointPool {
     pub authority: String,
     idle: Mutex<Vec<Idle>>,
     max_idle: usize,
+    /// Abandoned exchanges being read to their end ([`crate::h1_reclaim`]).
+    pub(crate) reclaiming: AtomicUsize,
     idle_timeout: Duration,
     connect_timeout: Duration,
 }
@@ -121,6 +142,7 @@ impl EndpointPool {
             authority: authority.to_string(),
             idle: Mutex::new(Vec::new()),
             max_idle: config.pool_max_idle_per_host,
+            reclaiming: AtomicUsize::new(0),
             idle_timeout: config.pool_idle_timeout,
             connect_timeout: config.connect_timeout,
         }))
@@ -135,6 +157,13 @@ impl EndpointPool {
                 return Some(conn);
             }
         }
+    }
+
+    /// Room for `more` connections besides the idle ones.
+    pub(crate) fn has_room(&self, more: usize) -> bool {
+        self.idle
+            .lock()
+            .is_ok_and(|idle| idle.len() + more < self.max_idle)
     }
 
     /// Returns a connection whose exchange ended cleanly.
@@ -158,47 +187,6 @@ impl EndpointPool {
         let timeout = self.idle_timeout;
         idle.retain_mut(|i| i.since.elapsed() < timeout && !i.conn.went_bad());
     }
-
-    /// Boxed for its whole life: the body that owns it during an exchange rides on the
-    /// response, which is moved several times, and a box moves in 8 bytes.
-    async fn connect(&self) -> Result<Box<Conn>, ProxyError> {
-        let connecting = async {
-            match &self.target {
-                Target::Addr(addr) => TcpStream::connect(*addr).await,
-                Target::Name(name) => TcpStream::connect(name.as_str()).await,
-            }
-        };
-        let stream = match tokio::time::timeout(self.connect_timeout, connecting).await {
-            Ok(Ok(stream)) => stream,
-            Ok(Err(err)) => {
-                let kind = match err.kind() {
-                    io::ErrorKind::ConnectionRefused => ConnectKind::Refused,
-                    io::ErrorKind::TimedOut => ConnectKind::Timeout,
-                    _ => ConnectKind::Other,
-                };
-                return Err(ProxyError::Connect {
-                    kind,
-                    source: Box::new(err),
-                });
-            }
-            Err(elapsed) => {
-                return Err(ProxyError::Connect {
-                    kind: ConnectKind::Timeout,
-                    source: Box::new(elapsed),
-                });
-            }
-        };
-        // Small request heads must not wait for Nagle.
-        let _ = stream.set_nodelay(true);
-        Ok(Box::new(Conn {
-            stream,
-            buf: BytesMut::new(),
-            out: Vec::new(),
-            fields: Vec::new(),
-            timer: None,
-            answer_due: false,
-        }))
-    }
 }
 
 /// Sends one request on a pooled (or new) connection of `pool` and reads the response head,
@@ -211,37 +199,14 @@ pub async fn send(
     body: &[u8],
     (started, deadline): (Instant, Instant),
 ) -> Result<Response<H1Body>, SendError> {
-    let (mut conn, reused) = match pool.take_idle(started) {
-        Some(conn) => (conn, true),
-        None => {
-            let connected = tokio::time::timeout_at(deadline, pool.connect()).await;
-            let conn = connected
-                .unwrap_or(Err(ProxyError::TryTimeout))
-                .map_err(|error| SendError {
-                    error,
-                    reused: false,
-                })?;
-            (conn, false)
-        }
-    };
-    // The connection's own timer: one per connection, not one per exchange.
-    let mut timer = match conn.timer.take() {
-        Some(mut timer) => {
-            timer.set(deadline);
-            timer
-        }
-        None => LazyTimer::new(deadline),
-    };
-    let mut flight = InFlight {
-        conn: Some(conn),
-        pool,
-        method: head.method,
-        deadline,
-    };
+    let (mut conn, reused) = checkout(pool, started, deadline).await?;
+    let mut timer = conn.timer_for(deadline);
+    let mut flight = InFlight::new(conn, pool, head.method, deadline);
     let exchanged = match flight.conn.as_mut() {
         Some(conn) => timer.within(exchange(conn, head, body, reused)).await,
         None => Some(Err(lost(reused))),
     };
+    // Taken out before a timeout is handled below: a timed-out exchange is closed.
     let Some(mut conn) = flight.conn.take() else {
         return Err(lost(reused));
     };
@@ -259,35 +224,6 @@ pub async fn send(
     let mut body = H1Body::new(conn, framing, &facts, pool.clone());
     body.raw_head = raw;
     Ok(resp.map(|()| body))
-}
-
-/// An exchange in progress. Dropped after its request went out (its caller left), it hands
-/// the connection to [`crate::h1_reclaim`], which reads the response and keeps the connection,
-/// instead of closing it.
-struct InFlight<'a> {
-    conn: Option<Box<Conn>>,
-    pool: &'a Arc<EndpointPool>,
-    method: &'a http::Method,
-    deadline: Instant,
-}
-
-impl Drop for InFlight<'_> {
-    fn drop(&mut self) {
-        // An exchange that timed out or failed is not due an answer any more.
-        if let Some(conn) = self.conn.take().filter(|c| c.answer_due) {
-            let method = self.method.clone();
-            crate::h1_reclaim::after_request(conn, self.pool.clone(), method, self.deadline);
-        }
-    }
-}
-
-/// The connection of an exchange is gone (cannot happen: [`InFlight`] gives it up only when
-/// dropped).
-fn lost(reused: bool) -> SendError {
-    SendError {
-        error: ProxyError::Reset(Box::new(io::Error::other("connection lost"))),
-        reused,
-    }
 }
 
 /// Closes the idle connections of `pools` as they expire, until the pools are dropped.
@@ -315,6 +251,10 @@ pub fn spawn_sweeper(pools: &[Arc<EndpointPool>], period: Duration) {
         }
     });
 }
+
+#[path = "h1_connect.rs"]
+mod connect;
+use connect::checkout;
 
 #[path = "h1_exchange.rs"]
 mod exchange;

@@ -230,6 +230,27 @@ pub fn parse_trailers(block: &Bytes) -> Result<HeaderMap, WireError> {
     Ok(map)
 }
 
+/// Where `needle` first occurs in `haystack`.
+pub fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+/// The hex size of a chunk-size line (`1a;ext=1`); `None` if it is not one.
+pub fn chunk_size(line: &[u8]) -> Option<u64> {
+    let end = line
+        .iter()
+        .position(|&b| b == b';' || b == b' ' || b == b'\t')
+        .unwrap_or(line.len());
+    let digits = &line[..end];
+    if digits.is_empty() || digits.len() > 15 {
+        return None;
+    }
+    digits.iter().try_fold(0u64, |n, &d| {
+        let v = (d as char).to_digit(16)?;
+        Some(n * 16 + u64::from(v))
+    })
+}
+
 #[cfg(test)]
 #[path = "h1_wire_tests.rs"]
 mod tests;

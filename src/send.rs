@@ -239,6 +239,10 @@ fn answered(resp: Response<UpstreamBody>, outstanding: Option<Outstanding>) -> O
     let status = resp.status().as_u16();
     // http accepts 100..=999; HTTP itself ends at 599 (RFC 9110 §15).
     if status > 599 {
+        // A peer that breaks the protocol does not get its connection reused.
+        if let UpstreamBody::Own(body) = resp.into_body() {
+            drop(body.without_reclaim());
+        }
         return Outcome::Failed {
             error: ProxyError::Protocol(Box::new(InvalidStatus(status))),
             failure: Failure::Protocol,

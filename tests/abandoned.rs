@@ -28,12 +28,13 @@ struct Backend {
     answer_slow: Notify,
 }
 
-/// The first connection answers `/slow` when told to, then `/next` with keep-alive; every
-/// other connection answers once and closes, so that it never waits in errgate's pool.
-async fn backend() -> (SocketAddr, Arc<AtomicUsize>, Arc<Backend>) {
+/// The first connection answers `/slow` with `now` at once and `later` when told to, then
+/// `/next` with keep-alive; every other connection answers once and closes, so that it never
+/// waits in errgate's pool.
+async fn backend(now: &'static str, later: &'static str) -> (SocketAddr, Arc<Backend>) {
     let state = Arc::new(Backend::default());
     let shared = state.clone();
-    let (addr, accepted) = raw_backend(move |mut s| {
+    let (addr, _) = raw_backend(move |mut s| {
         let state = shared.clone();
         async move {
             let first = !state.first_taken.swap(true, Ordering::SeqCst);
@@ -43,10 +44,10 @@ async fn backend() -> (SocketAddr, Arc<AtomicUsize>, Arc<Backend>) {
                     return;
                 }
                 if head.starts_with("GET /slow") {
+                    let _ = s.write_all(now.as_bytes()).await;
                     state.got_slow.notify_one();
                     state.answer_slow.notified().await;
-                    let answer = "HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nslow!";
-                    if s.write_all(answer.as_bytes()).await.is_err() {
+                    if s.write_all(later.as_bytes()).await.is_err() {
                         state.slow_cut.fetch_add(1, Ordering::SeqCst);
                         return;
                     }
@@ -64,12 +65,15 @@ async fn backend() -> (SocketAddr, Arc<AtomicUsize>, Arc<Backend>) {
         }
     })
     .await;
-    (addr, accepted, state)
+    (addr, state)
 }
 
-#[tokio::test]
-async fn a_client_leaving_mid_request_does_not_cost_the_upstream_connection() {
-    let (addr, _accepted, state) = backend().await;
+/// A client asks for `/slow`, reads until `seen` (nothing if empty) and leaves; only then the
+/// backend sends the rest. errgate reads the rest for nobody and keeps the connection, so a
+/// later request is served on it. (Until the connection is back in the pool, requests open
+/// connections of their own, which the backend closes.)
+async fn left_mid_exchange(now: &'static str, seen: &str, later: &'static str) {
+    let (addr, state) = backend(now, later).await;
     let gw = Gateway::start(&config_for(&addr.to_string(), "")).await;
 
     let mut client = TcpStream::connect(gw.addr).await.unwrap();
@@ -80,18 +84,19 @@ async fn a_client_leaving_mid_request_does_not_cost_the_upstream_connection() {
     tokio::time::timeout(GENEROUS, state.got_slow.notified())
         .await
         .expect("the request reaches the backend");
-    // The client leaves; errgate abandons the request and closes its side, unanswered.
+    let mut answer = read_until(&mut client, seen).await;
+    // The client leaves; errgate abandons the exchange and closes its side.
     client.shutdown().await.unwrap();
-    let mut answer = Vec::new();
     tokio::time::timeout(GENEROUS, client.read_to_end(&mut answer))
         .await
         .expect("errgate closes the connection")
         .unwrap();
-    assert!(answer.is_empty(), "{}", String::from_utf8_lossy(&answer));
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(
+        answer.contains(seen) && !answer.contains("world"),
+        "{answer}"
+    );
 
-    // Only now the backend answers: errgate reads the answer for nobody and keeps the
-    // connection, so a later request is served on it. (Until the connection is back in the
-    // pool, requests open connections of their own, which the backend closes.)
     state.answer_slow.notify_one();
     for _ in 0..250 {
         let reply = raw_exchange(
@@ -108,6 +113,40 @@ async fn a_client_leaving_mid_request_does_not_cost_the_upstream_connection() {
     assert_eq!(state.slow_cut.load(Ordering::SeqCst), 0);
     assert_eq!(state.next_on_first.load(Ordering::SeqCst), 1);
     gw.stop().await;
+}
+
+#[tokio::test]
+async fn a_client_leaving_before_the_answer_does_not_cost_the_upstream_connection() {
+    let answer = "HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nhelloworld";
+    left_mid_exchange("", "", answer).await;
+}
+
+#[tokio::test]
+async fn a_client_leaving_mid_body_does_not_cost_the_upstream_connection() {
+    let head = "HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nhello";
+    left_mid_exchange(head, "hello", "world").await;
+}
+
+#[tokio::test]
+async fn a_client_leaving_mid_chunked_body_does_not_cost_the_upstream_connection() {
+    let head = "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n5\r\nhello\r\n";
+    let rest = "5\r\nworld\r\n0\r\nx-checksum: 1\r\n\r\n";
+    left_mid_exchange(head, "hello", rest).await;
+}
+
+/// Reads from `s` until `until` came (at once if empty).
+async fn read_until(s: &mut TcpStream, until: &str) -> Vec<u8> {
+    let mut seen = Vec::new();
+    let mut chunk = [0u8; 4096];
+    while !String::from_utf8_lossy(&seen).contains(until) {
+        let n = tokio::time::timeout(GENEROUS, s.read(&mut chunk))
+            .await
+            .expect("errgate answers")
+            .unwrap();
+        assert!(n > 0, "closed early: {}", String::from_utf8_lossy(&seen));
+        seen.extend_from_slice(&chunk[..n]);
+    }
+    seen
 }
 
 #[tokio::test]
@@ -145,56 +184,97 @@ async fn a_retried_response_leaves_its_connection_in_the_pool() {
     gw.stop().await;
 }
 
-/// A client that sends `request`, reads until `until` appears in the answer (or nothing, if
-/// empty), and leaves.
+/// A client that sends `request`, reads until `until` came, and leaves (dropped: closed).
 async fn leave_after(gw: SocketAddr, request: &str, until: &str) {
     let mut client = TcpStream::connect(gw).await.unwrap();
     client.write_all(request.as_bytes()).await.unwrap();
-    let mut seen = Vec::new();
-    let mut chunk = [0u8; 4096];
-    while !until.is_empty() && !String::from_utf8_lossy(&seen).contains(until) {
-        let n = tokio::time::timeout(GENEROUS, client.read(&mut chunk))
-            .await
-            .expect("errgate answers")
-            .unwrap();
-        assert!(
-            n > 0,
-            "errgate closed early: {}",
-            String::from_utf8_lossy(&seen)
-        );
-        seen.extend_from_slice(&chunk[..n]);
-    }
+    read_until(&mut client, until).await;
+}
+
+/// A backend that never answers, and what it saw of its connection.
+#[derive(Default)]
+struct Hang {
+    got: Notify,
+    /// Told by the test once the client left and errgate closed the client's connection.
+    left: Notify,
+    /// The connection was still open then.
+    kept: AtomicBool,
+    closed: Notify,
+}
+
+async fn hanging_backend() -> (SocketAddr, Arc<Hang>) {
+    let hang = Arc::new(Hang::default());
+    let shared = hang.clone();
+    let (addr, _) = raw_backend(move |mut s| {
+        let hang = shared.clone();
+        async move {
+            read_head(&mut s).await;
+            hang.got.notify_one();
+            hang.left.notified().await;
+            let mut probe = [0u8; 1];
+            let open = matches!(s.try_read(&mut probe), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock);
+            hang.kept.store(open, Ordering::SeqCst);
+            let mut rest = Vec::new();
+            let _ = s.read_to_end(&mut rest).await;
+            hang.closed.notify_one();
+        }
+    })
+    .await;
+    (addr, hang)
+}
+
+/// A client asks errgate (configured by `config`) for `/hang` and leaves; returns once errgate
+/// closed the client's connection and the backend looked at its own.
+async fn leave_hanging(config: &str, hang: &Hang) -> Gateway {
+    let gw = Gateway::start(config).await;
+    let mut client = TcpStream::connect(gw.addr).await.unwrap();
+    client
+        .write_all(b"GET /hang HTTP/1.1\r\nhost: x\r\n\r\n")
+        .await
+        .unwrap();
+    tokio::time::timeout(GENEROUS, hang.got.notified())
+        .await
+        .unwrap();
+    client.shutdown().await.unwrap();
+    let mut answer = Vec::new();
+    tokio::time::timeout(GENEROUS, client.read_to_end(&mut answer))
+        .await
+        .expect("errgate closes the connection")
+        .unwrap();
+    hang.left.notify_one();
+    gw
 }
 
 #[tokio::test]
 async fn an_abandoned_request_is_waited_for_only_until_its_try_timeout() {
-    let closed = Arc::new(Notify::new());
-    let got = Arc::new(Notify::new());
-    let (c, g) = (closed.clone(), got.clone());
-    let (addr, _) = raw_backend(move |mut s| {
-        let (closed, got) = (c.clone(), g.clone());
-        async move {
-            read_head(&mut s).await;
-            got.notify_one();
-            // Never answers; errgate gives up on the connection at the try timeout.
-            let mut rest = Vec::new();
-            let _ = s.read_to_end(&mut rest).await;
-            closed.notify_one();
-        }
-    })
-    .await;
+    let (addr, hang) = hanging_backend().await;
+    let config =
+        config_for(&addr.to_string(), "").replace("try_timeout = \"5s\"", "try_timeout = \"2s\"");
+    let gw = leave_hanging(&config, &hang).await;
+    tokio::time::timeout(GENEROUS, hang.closed.notified())
+        .await
+        .expect("errgate closes the upstream connection at the try timeout");
+    assert!(
+        hang.kept.load(Ordering::SeqCst),
+        "kept while the answer was due"
+    );
+    gw.stop().await;
+}
+
+#[tokio::test]
+async fn an_abandoned_request_is_not_waited_for_when_the_pool_keeps_nothing() {
+    let (addr, hang) = hanging_backend().await;
     let config = config_for(&addr.to_string(), "")
-        .replace("try_timeout = \"5s\"", "try_timeout = \"300ms\"");
-    let gw = Gateway::start(&config).await;
-    let request = "GET /hang HTTP/1.1\r\nhost: x\r\n\r\n";
-    let leaving = tokio::spawn(leave_after(gw.addr, request, ""));
-    tokio::time::timeout(GENEROUS, got.notified())
+        .replace("try_timeout = \"5s\"", "try_timeout = \"60s\"")
+        .replace("timeout = \"5s\"", "timeout = \"60s\"")
+        .replace(
+            "connect_timeout = \"1s\"",
+            "connect_timeout = \"1s\"\npool_max_idle_per_host = 0",
+        );
+    let gw = leave_hanging(&config, &hang).await;
+    tokio::time::timeout(GENEROUS, hang.closed.notified())
         .await
-        .unwrap();
-    leaving.await.unwrap();
-    tokio::time::timeout(GENEROUS, closed.notified())
-        .await
-        .expect("errgate closes the upstream connection");
+        .expect("errgate closes the upstream connection at once");
     gw.stop().await;
 }
 
