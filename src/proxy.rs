@@ -139,7 +139,8 @@ fn forward<'a>(
     log: &'a mut AccessLog,
 ) -> impl Future<Output = Result<Response<ResponseBody>, ProxyError>> + Send + 'a {
     async move {
-        let is_upgrade = headers::is_upgrade_request(req.headers());
+        // errgate's own server hands upgrades to hyper (`h1_request`): its requests never are.
+        let is_upgrade = !client.peer.raw_heads && headers::is_upgrade_request(req.headers());
         let client_upgrade = is_upgrade.then(|| hyper::upgrade::on(&mut *req));
         // Taken rather than moved out with the request: the request stays in `handle`'s
         // future, and this one borrows its target.
@@ -174,9 +175,11 @@ fn forward<'a>(
 
         let retry = &entry.route.retry;
         let idempotent = retry::is_idempotent(&method, &fields, retry);
-        let upgrade_value = fields.get(header::UPGRADE).cloned();
+        let upgrade_value = is_upgrade
+            .then(|| fields.get(header::UPGRADE).cloned())
+            .flatten();
         headers::strip_hop_by_hop(&mut fields);
-        if let (true, Some(value)) = (is_upgrade, upgrade_value) {
+        if let Some(value) = upgrade_value {
             upgrade::restore_request_headers(&mut fields, value);
         }
         let source = match body.filter(|b| !b.is_end_stream()) {
