@@ -115,6 +115,7 @@ impl H1Body {
             }
     }
 
+    /// The pool the connection goes back to.
     pub fn pool(&self) -> &Arc<EndpointPool> {
         &self.pool
     }

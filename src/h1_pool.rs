@@ -163,7 +163,7 @@ impl EndpointPool {
     pub(crate) fn has_room(&self, more: usize) -> bool {
         self.idle
             .lock()
-            .is_ok_and(|idle| idle.len() + more < self.max_idle)
+            .is_ok_and(|idle| idle.len() + more <= self.max_idle)
     }
 
     /// Returns a connection whose exchange ended cleanly.

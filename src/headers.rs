@@ -256,7 +256,11 @@ mod tests {
         assert!(client_request_id(&map(&[("x-request-id", &"a".repeat(129))])).is_none());
         let id = new_request_id();
         assert_eq!(id.len(), 32);
-        assert!(id.as_bytes().iter().all(|b| b"0123456789abcdef".contains(b)));
+        assert!(
+            id.as_bytes()
+                .iter()
+                .all(|b| b"0123456789abcdef".contains(b))
+        );
         assert_ne!(id, new_request_id());
     }
 

@@ -73,8 +73,22 @@ async fn backend(now: &'static str, later: &'static str) -> (SocketAddr, Arc<Bac
 /// later request is served on it. (Until the connection is back in the pool, requests open
 /// connections of their own, which the backend closes.)
 async fn left_mid_exchange(now: &'static str, seen: &str, later: &'static str) {
+    left_mid_exchange_with(now, seen, later, "").await;
+}
+
+/// [`left_mid_exchange`] with `upstream` added to the upstream's settings.
+async fn left_mid_exchange_with(
+    now: &'static str,
+    seen: &str,
+    later: &'static str,
+    upstream: &str,
+) {
     let (addr, state) = backend(now, later).await;
-    let gw = Gateway::start(&config_for(&addr.to_string(), "")).await;
+    let config = config_for(&addr.to_string(), "").replace(
+        "connect_timeout = \"1s\"",
+        &format!("connect_timeout = \"1s\"\n{upstream}"),
+    );
+    let gw = Gateway::start(&config).await;
 
     let mut client = TcpStream::connect(gw.addr).await.unwrap();
     client
@@ -132,6 +146,12 @@ async fn a_client_leaving_mid_chunked_body_does_not_cost_the_upstream_connection
     let head = "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n5\r\nhello\r\n";
     let rest = "5\r\nworld\r\n0\r\nx-checksum: 1\r\n\r\n";
     left_mid_exchange(head, "hello", rest).await;
+}
+
+#[tokio::test]
+async fn a_pool_of_one_still_keeps_an_abandoned_connection() {
+    let answer = "HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nhelloworld";
+    left_mid_exchange_with("", "", answer, "pool_max_idle_per_host = 1").await;
 }
 
 /// Reads from `s` until `until` came (at once if empty).
