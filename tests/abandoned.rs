@@ -84,27 +84,8 @@ async fn left_mid_exchange_with(
     upstream: &str,
 ) {
     let (addr, state) = backend(now, later).await;
-    let config = config_for(&addr.to_string(), "").replace(
-        "connect_timeout = \"1s\"",
-        &format!("connect_timeout = \"1s\"\n{upstream}"),
-    );
-    let gw = Gateway::start(&config).await;
-
-    let mut client = TcpStream::connect(gw.addr).await.unwrap();
-    client
-        .write_all(b"GET /slow HTTP/1.1\r\nhost: x\r\n\r\n")
-        .await
-        .unwrap();
-    tokio::time::timeout(GENEROUS, state.got_slow.notified())
-        .await
-        .expect("the request reaches the backend");
-    let mut answer = read_until(&mut client, seen).await;
-    // The client leaves; errgate abandons the exchange and closes its side.
-    client.shutdown().await.unwrap();
-    tokio::time::timeout(GENEROUS, client.read_to_end(&mut answer))
-        .await
-        .expect("errgate closes the connection")
-        .unwrap();
+    let gw = Gateway::start(&config_with(addr, upstream)).await;
+    let answer = ask_and_leave(gw.addr, "/slow", &state.got_slow, seen).await;
     let answer = String::from_utf8_lossy(&answer);
     assert!(
         answer.contains(seen) && !answer.contains("world"),
@@ -152,6 +133,33 @@ async fn a_client_leaving_mid_chunked_body_does_not_cost_the_upstream_connection
 async fn a_pool_of_one_still_keeps_an_abandoned_connection() {
     let answer = "HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nhelloworld";
     left_mid_exchange_with("", "", answer, "pool_max_idle_per_host = 1").await;
+}
+
+/// The test config for a backend at `addr`, with `upstream` added to the upstream's settings.
+fn config_with(addr: SocketAddr, upstream: &str) -> String {
+    config_for(&addr.to_string(), "").replace(
+        "connect_timeout = \"1s\"",
+        &format!("connect_timeout = \"1s\"\n{upstream}"),
+    )
+}
+
+/// A client asks errgate at `gw` for `path`, waits until the backend has the request
+/// (`reached`) and errgate's answer shows `seen` (nothing if empty), and leaves (half-closes);
+/// returns what errgate sent before it closed the connection too.
+async fn ask_and_leave(gw: SocketAddr, path: &str, reached: &Notify, seen: &str) -> Vec<u8> {
+    let mut client = TcpStream::connect(gw).await.unwrap();
+    let request = format!("GET {path} HTTP/1.1\r\nhost: x\r\n\r\n");
+    client.write_all(request.as_bytes()).await.unwrap();
+    tokio::time::timeout(GENEROUS, reached.notified())
+        .await
+        .expect("the request reaches the backend");
+    let mut answer = read_until(&mut client, seen).await;
+    client.shutdown().await.unwrap();
+    tokio::time::timeout(GENEROUS, client.read_to_end(&mut answer))
+        .await
+        .expect("errgate closes the connection")
+        .unwrap();
+    answer
 }
 
 /// Reads from `s` until `until` came (at once if empty).
@@ -247,20 +255,7 @@ async fn hanging_backend() -> (SocketAddr, Arc<Hang>) {
 /// closed the client's connection and the backend looked at its own.
 async fn leave_hanging(config: &str, hang: &Hang) -> Gateway {
     let gw = Gateway::start(config).await;
-    let mut client = TcpStream::connect(gw.addr).await.unwrap();
-    client
-        .write_all(b"GET /hang HTTP/1.1\r\nhost: x\r\n\r\n")
-        .await
-        .unwrap();
-    tokio::time::timeout(GENEROUS, hang.got.notified())
-        .await
-        .unwrap();
-    client.shutdown().await.unwrap();
-    let mut answer = Vec::new();
-    tokio::time::timeout(GENEROUS, client.read_to_end(&mut answer))
-        .await
-        .expect("errgate closes the connection")
-        .unwrap();
+    ask_and_leave(gw.addr, "/hang", &hang.got, "").await;
     hang.left.notify_one();
     gw
 }
@@ -284,13 +279,9 @@ async fn an_abandoned_request_is_waited_for_only_until_its_try_timeout() {
 #[tokio::test]
 async fn an_abandoned_request_is_not_waited_for_when_the_pool_keeps_nothing() {
     let (addr, hang) = hanging_backend().await;
-    let config = config_for(&addr.to_string(), "")
+    let config = config_with(addr, "pool_max_idle_per_host = 0")
         .replace("try_timeout = \"5s\"", "try_timeout = \"60s\"")
-        .replace("timeout = \"5s\"", "timeout = \"60s\"")
-        .replace(
-            "connect_timeout = \"1s\"",
-            "connect_timeout = \"1s\"\npool_max_idle_per_host = 0",
-        );
+        .replace("timeout = \"5s\"", "timeout = \"60s\"");
     let gw = leave_hanging(&config, &hang).await;
     tokio::time::timeout(GENEROUS, hang.closed.notified())
         .await
@@ -320,10 +311,7 @@ async fn a_large_abandoned_body_closes_its_connection() {
     })
     .await;
     // Idle connections are kept long: only giving up on the body may close this one.
-    let config = config_for(&addr.to_string(), "").replace(
-        "connect_timeout = \"1s\"",
-        "connect_timeout = \"1s\"\npool_idle_timeout = \"60s\"",
-    );
+    let config = config_with(addr, "pool_idle_timeout = \"60s\"");
     let gw = Gateway::start(&config).await;
     leave_after(
         gw.addr,
