@@ -22,8 +22,10 @@ use crate::error::ProxyError;
 use crate::h1_body::H1Body;
 use crate::h1_pool::{Conn, EndpointPool, SendError};
 
-/// At most this much of an abandoned body is read to keep its connection.
+/// At most this much of an abandoned body is read to keep its connection...
 pub const MAX_DRAIN: u64 = 64 * 1024;
+/// ...in at most this many frames (tiny chunks carry far more framing than data).
+pub const MAX_DRAIN_FRAMES: usize = 1024;
 /// An abandoned body must end within this long of being set aside.
 pub const DRAIN_WITHIN: Duration = Duration::from_secs(2);
 /// Abandoned exchanges read on at once per endpoint, at most: they are work the upstream
@@ -134,11 +136,16 @@ impl Drop for Slot {
 }
 
 /// Reads `body` to its end (which returns its connection to the pool), or drops it (closing
-/// the connection) once more than [`MAX_DRAIN`] bytes came or the body broke.
+/// the connection) once more than [`MAX_DRAIN`] bytes or [`MAX_DRAIN_FRAMES`] frames came, or
+/// the body broke.
 async fn drain(mut body: H1Body) {
     let mut left = MAX_DRAIN;
+    let mut frames = 0;
     while let Some(frame) = poll_fn(|cx| Pin::new(&mut body).poll_frame(cx)).await {
-        let Ok(frame) = frame else { return };
+        frames += 1;
+        let (Ok(frame), true) = (frame, frames <= MAX_DRAIN_FRAMES) else {
+            return;
+        };
         let len = frame.data_ref().map_or(0, |d| d.len() as u64);
         match left.checked_sub(len) {
             Some(rest) => left = rest,

@@ -324,3 +324,34 @@ async fn a_large_abandoned_body_closes_its_connection() {
         .expect("errgate closes the upstream connection");
     gw.stop().await;
 }
+
+#[tokio::test]
+async fn an_abandoned_body_of_tiny_chunks_closes_its_connection() {
+    let hang = Arc::new(Hang::default());
+    let shared = hang.clone();
+    let (addr, _) = raw_backend(move |mut s| {
+        let hang = shared.clone();
+        async move {
+            read_head(&mut s).await;
+            let head = "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n1\r\nx\r\n";
+            let _ = s.write_all(head.as_bytes()).await;
+            hang.got.notify_one();
+            hang.left.notified().await;
+            // 2,000 one-byte chunks: little data, but far more frames than worth reading.
+            let rest = "1\r\ny\r\n".repeat(2000) + "0\r\n\r\n";
+            let _ = s.write_all(rest.as_bytes()).await;
+            let mut tail = Vec::new();
+            let _ = s.read_to_end(&mut tail).await;
+            hang.closed.notify_one();
+        }
+    })
+    .await;
+    let gw = Gateway::start(&config_with(addr, "pool_idle_timeout = \"60s\"")).await;
+    let answer = ask_and_leave(gw.addr, "/tiny", &hang.got, "\r\nx").await;
+    assert!(!String::from_utf8_lossy(&answer).contains('y'));
+    hang.left.notify_one();
+    tokio::time::timeout(GENEROUS, hang.closed.notified())
+        .await
+        .expect("errgate closes the upstream connection");
+    gw.stop().await;
+}
