@@ -34,7 +34,7 @@ pub fn poll_fill(
     if buf.capacity() == 0 {
         ready!(io.poll_read_ready(cx))?;
     }
-    reuse_start(buf, READ_CHUNK);
+    reuse_start(buf);
     if buf.capacity() - buf.len() < 1024 {
         buf.reserve(READ_CHUNK);
     }
@@ -44,9 +44,11 @@ pub fn poll_fill(
 /// An empty buffer whose earlier contents are all dropped reads into its start again,
 /// into memory the last reads warmed, instead of walking on through its allocation (which
 /// took a new part of it, cold in the caches, for every request). No allocation.
-pub fn reuse_start(buf: &mut BytesMut, chunk: usize) {
+pub fn reuse_start(buf: &mut BytesMut) {
     if buf.is_empty() {
-        let _ = buf.try_reclaim(chunk);
+        // Asking for one byte more than is left rewinds a buffer that moved at all (and
+        // does nothing to one that did not, or whose bytes are still referenced).
+        let _ = buf.try_reclaim(buf.capacity() + 1);
     }
 }
 
@@ -98,17 +100,23 @@ mod tests {
         buf.extend_from_slice(&[b'x'; 300]);
         let head = buf.split_to(300).freeze();
         // The head is still in use: nothing moves, nothing is allocated.
-        reuse_start(&mut buf, 8192);
+        reuse_start(&mut buf);
         assert_eq!(buf.capacity(), 8192 - 300);
         assert_eq!(buf.as_ptr(), start.wrapping_add(300));
         drop(head);
-        reuse_start(&mut buf, 8192);
+        reuse_start(&mut buf);
         assert_eq!(buf.as_ptr(), start);
         assert!(buf.capacity() >= 8192);
-        // Unread bytes are never moved.
+        // Unread bytes stay where they are.
         buf.extend_from_slice(b"next");
         let _ = buf.split_to(2);
-        reuse_start(&mut buf, 8192);
+        let unread = buf.as_ptr();
+        reuse_start(&mut buf);
+        assert_eq!(buf.as_ptr(), unread);
         assert_eq!(&buf[..], b"xt");
+        // A buffer with no memory gets none.
+        let mut idle = BytesMut::new();
+        reuse_start(&mut idle);
+        assert_eq!(idle.capacity(), 0);
     }
 }

@@ -53,7 +53,7 @@ pub struct Conn {
 impl Conn {
     /// Reads more into `buf`; `Ok(0)` is end of stream. `want` sizes the read (0: default).
     pub fn poll_fill(&mut self, cx: &mut Context<'_>, want: u64) -> Poll<io::Result<usize>> {
-        crate::h1_conn::reuse_start(&mut self.buf, READ_CHUNK);
+        crate::h1_conn::reuse_start(&mut self.buf);
         if self.buf.capacity() - self.buf.len() < 1024 {
             let want = usize::try_from(want).unwrap_or(usize::MAX);
             self.buf.reserve(want.clamp(READ_CHUNK, 4 * READ_CHUNK));
