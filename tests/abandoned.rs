@@ -220,14 +220,7 @@ async fn a_retried_response_leaves_its_connection_in_the_pool() {
     gw.stop().await;
 }
 
-/// A client that sends `request`, reads until `until` came, and leaves (dropped: closed).
-async fn leave_after(gw: SocketAddr, request: &str, until: &str) {
-    let mut client = TcpStream::connect(gw).await.unwrap();
-    client.write_all(request.as_bytes()).await.unwrap();
-    read_until(&mut client, until).await;
-}
-
-/// A backend that never answers, and what it saw of its connection.
+/// A scripted backend's steering, and what it saw of its connection.
 #[derive(Default)]
 struct Hang {
     got: Notify,
@@ -238,18 +231,28 @@ struct Hang {
     closed: Notify,
 }
 
+/// A backend that never answers.
 async fn hanging_backend() -> (SocketAddr, Arc<Hang>) {
+    scripted_backend(String::new(), String::new()).await
+}
+
+/// A backend that answers a request with `now`, and with `later` once the client left; then
+/// waits until errgate closes the connection.
+async fn scripted_backend(now: String, later: String) -> (SocketAddr, Arc<Hang>) {
     let hang = Arc::new(Hang::default());
     let shared = hang.clone();
     let (addr, _) = raw_backend(move |mut s| {
-        let hang = shared.clone();
+        let (hang, now, later) = (shared.clone(), now.clone(), later.clone());
         async move {
             read_head(&mut s).await;
+            let _ = s.write_all(now.as_bytes()).await;
             hang.got.notify_one();
             hang.left.notified().await;
             let mut probe = [0u8; 1];
             let open = matches!(s.try_read(&mut probe), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock);
             hang.kept.store(open, Ordering::SeqCst);
+            // Fails part-way once errgate has closed, or sits in socket buffers.
+            let _ = s.write_all(later.as_bytes()).await;
             let mut rest = Vec::new();
             let _ = s.read_to_end(&mut rest).await;
             hang.closed.notify_one();
@@ -299,35 +302,20 @@ async fn an_abandoned_request_is_not_waited_for_when_the_pool_keeps_nothing() {
 
 #[tokio::test]
 async fn a_large_abandoned_body_closes_its_connection() {
-    let closed = Arc::new(Notify::new());
-    let c = closed.clone();
-    let (addr, _) = raw_backend(move |mut s| {
-        let closed = c.clone();
-        async move {
-            read_head(&mut s).await;
-            let len = 4 << 20;
-            let head = format!("HTTP/1.1 200 OK\r\ncontent-length: {len}\r\n\r\n");
-            let body = vec![b'x'; len];
-            // Fails part-way once errgate closes; or all of it sits in socket buffers.
-            let _ = s.write_all(head.as_bytes()).await;
-            let _ = s.write_all(&body).await;
-            // Closed by errgate, not kept: the next read ends.
-            let mut rest = Vec::new();
-            let _ = s.read_to_end(&mut rest).await;
-            closed.notify_one();
-        }
-    })
-    .await;
+    let len = 4 << 20;
+    let head = format!("HTTP/1.1 200 OK\r\ncontent-length: {len}\r\n\r\n");
+    assert_closed_after_leaving(head, "x".repeat(len), "HTTP/1.1 200").await;
+}
+
+/// A client leaves once it saw `seen` of `now`; the backend then sends `later`, more than
+/// worth reading for nobody: errgate closes the upstream connection.
+async fn assert_closed_after_leaving(now: String, later: String, seen: &str) {
+    let (addr, hang) = scripted_backend(now, later).await;
     // Idle connections are kept long: only giving up on the body may close this one.
-    let config = config_with(addr, "pool_idle_timeout = \"60s\"");
-    let gw = Gateway::start(&config).await;
-    leave_after(
-        gw.addr,
-        "GET /big HTTP/1.1\r\nhost: x\r\n\r\n",
-        "HTTP/1.1 200",
-    )
-    .await;
-    tokio::time::timeout(GENEROUS, closed.notified())
+    let gw = Gateway::start(&config_with(addr, "pool_idle_timeout = \"60s\"")).await;
+    ask_and_leave(gw.addr, "/big", &hang.got, seen).await;
+    hang.left.notify_one();
+    tokio::time::timeout(GENEROUS, hang.closed.notified())
         .await
         .expect("errgate closes the upstream connection");
     gw.stop().await;
@@ -335,30 +323,8 @@ async fn a_large_abandoned_body_closes_its_connection() {
 
 #[tokio::test]
 async fn an_abandoned_body_of_tiny_chunks_closes_its_connection() {
-    let hang = Arc::new(Hang::default());
-    let shared = hang.clone();
-    let (addr, _) = raw_backend(move |mut s| {
-        let hang = shared.clone();
-        async move {
-            read_head(&mut s).await;
-            let head = "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n1\r\nx\r\n";
-            let _ = s.write_all(head.as_bytes()).await;
-            hang.got.notify_one();
-            hang.left.notified().await;
-            // 2,000 one-byte chunks: little data, but far more frames than worth reading.
-            let rest = "1\r\ny\r\n".repeat(2000) + "0\r\n\r\n";
-            let _ = s.write_all(rest.as_bytes()).await;
-            let mut tail = Vec::new();
-            let _ = s.read_to_end(&mut tail).await;
-            hang.closed.notify_one();
-        }
-    })
-    .await;
-    let gw = Gateway::start(&config_with(addr, "pool_idle_timeout = \"60s\"")).await;
-    ask_and_leave(gw.addr, "/tiny", &hang.got, "1\r\nx\r\n").await;
-    hang.left.notify_one();
-    tokio::time::timeout(GENEROUS, hang.closed.notified())
-        .await
-        .expect("errgate closes the upstream connection");
-    gw.stop().await;
+    let head = "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n1\r\nx\r\n";
+    // 2,000 one-byte chunks: little data, but far more frames than worth reading.
+    let rest = "1\r\ny\r\n".repeat(2000) + "0\r\n\r\n";
+    assert_closed_after_leaving(head.to_string(), rest, "1\r\nx\r\n").await;
 }
