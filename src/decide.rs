@@ -5,6 +5,8 @@
 //! and reject what looks internal, prefer the catalog for foreign 5xx, then apply the route's
 //! own mappings. Anything left without a message gets the catalog's, in the client's language.
 
+use std::borrow::Cow;
+
 use crate::catalog::Catalog;
 use crate::clean::clean_message;
 use crate::config::{ANY_LANGUAGE, ErrorMapping, Errors, Route};
@@ -40,35 +42,38 @@ pub enum CodeFrom {
     Mapping,
 }
 
+/// Borrowed from the configuration and catalog where it can be: a catalog message costs no
+/// copy on the error path.
 #[derive(Debug, Clone)]
-pub struct Decision {
-    pub code: String,
-    pub message: String,
+pub struct Decision<'a> {
+    pub code: Cow<'static, str>,
+    pub message: Cow<'a, str>,
     pub format: Format,
     /// Set when errgate chose the language (catalog or mapping), not the upstream.
-    pub content_language: Option<String>,
+    pub content_language: Option<&'a str>,
     pub message_from: MessageFrom,
     pub code_from: CodeFrom,
 }
 
 /// Decides the envelope for one upstream error response.
-pub fn decide(
+pub fn decide<'a>(
     insp: &Inspected<'_>,
-    route: &Route,
-    errors: &Errors,
-    catalog: &Catalog,
+    route: &'a Route,
+    errors: &'a Errors,
+    catalog: &'a Catalog,
     lang: &str,
-) -> Decision {
+) -> Decision<'a> {
     let (format, upstream_code, validation, message) = read_body(insp, errors);
     let (mut code, mut code_from) = match (&upstream_code, validation && insp.status == 400) {
-        (Some(code), _) => (code.clone(), CodeFrom::Upstream),
-        (None, true) => ("VALIDATION_ERROR".to_string(), CodeFrom::Validation),
+        (Some(code), _) => (Cow::Owned(code.clone()), CodeFrom::Upstream),
+        (None, true) => (Cow::Borrowed("VALIDATION_ERROR"), CodeFrom::Validation),
         (None, false) => (
-            crate::codes::status_code(insp.status).to_string(),
+            Cow::Borrowed(crate::codes::status_code(insp.status)),
             CodeFrom::Status,
         ),
     };
-    let mut message: Result<(String, Option<String>), &'static str> = message.map(|m| (m, None));
+    let mut message: Result<(Cow<'a, str>, Option<&'a str>), &'static str> =
+        message.map(|m| (Cow::Owned(m), None));
     let mapping = route
         .errors
         .iter()
@@ -76,11 +81,11 @@ pub fn decide(
     let mut from_mapping = false;
     if let Some(m) = mapping {
         if let Some(error) = &m.error {
-            code.clone_from(error);
+            code = Cow::Owned(error.clone());
             code_from = CodeFrom::Mapping;
         }
         if let Some((text, text_lang)) = mapping_message(m, lang, &errors.default_locale) {
-            message = Ok((text.to_string(), text_lang.map(str::to_string)));
+            message = Ok((Cow::Borrowed(text), text_lang));
             from_mapping = true;
         }
     }
@@ -89,8 +94,8 @@ pub fn decide(
         Ok((text, _)) => (text, None, MessageFrom::Upstream),
         Err(why) => {
             let found = catalog.message(&code, insp.status, lang, &errors.default_locale);
-            let text_lang = Some(found.lang.to_string());
-            (found.text.to_string(), text_lang, MessageFrom::Catalog(why))
+            let text = Cow::Borrowed(found.text);
+            (text, Some(found.lang), MessageFrom::Catalog(why))
         }
     };
     Decision {
@@ -176,7 +181,14 @@ mod tests {
 
     const BASE: &str = "[upstreams.u]\nendpoints = [\"http://127.0.0.1:1\"]\n[[routes]]\nname = \"r\"\npath_prefix = \"/\"\nupstream = \"u\"\n";
 
-    fn decide_with(extra: &str, status: u16, body: &str) -> Decision {
+    /// The decision's code, message and the message's source (the decision borrows `cfg`).
+    struct Decided {
+        code: String,
+        message: String,
+        message_from: MessageFrom,
+    }
+
+    fn decide_with(extra: &str, status: u16, body: &str) -> Decided {
         let cfg = from_toml_str(&format!("{extra}\n{BASE}")).unwrap();
         let insp = Inspected {
             status,
@@ -185,13 +197,13 @@ mod tests {
             body: body.as_bytes(),
             complete: true,
         };
-        decide(
-            &insp,
-            &cfg.routes[0],
-            &cfg.errors,
-            &Catalog::builtin(),
-            "en",
-        )
+        let catalog = Catalog::builtin();
+        let d = decide(&insp, &cfg.routes[0], &cfg.errors, &catalog, "en");
+        Decided {
+            code: d.code.into_owned(),
+            message: d.message.into_owned(),
+            message_from: d.message_from,
+        }
     }
 
     #[test]
@@ -226,13 +238,8 @@ mod tests {
             body,
             complete: true,
         };
-        let d = decide(
-            &insp,
-            &cfg.routes[0],
-            &cfg.errors,
-            &Catalog::builtin(),
-            "es",
-        );
+        let catalog = Catalog::builtin();
+        let d = decide(&insp, &cfg.routes[0], &cfg.errors, &catalog, "es");
         assert_eq!(d.code, "PAYMENT_DECLINED");
         assert_eq!(d.message, "Tu tarjeta fue rechazada");
         assert_eq!(
@@ -243,13 +250,7 @@ mod tests {
             body: br#"{"error":{"code":"expired_card","message":"Expired."}}"#,
             ..insp
         };
-        let d = decide(
-            &other,
-            &cfg.routes[0],
-            &cfg.errors,
-            &Catalog::builtin(),
-            "es",
-        );
+        let d = decide(&other, &cfg.routes[0], &cfg.errors, &catalog, "es");
         assert_eq!(d.code, "EXPIRED_CARD");
     }
 
@@ -263,14 +264,14 @@ mod tests {
             body: b"Seat already taken",
             complete: false,
         };
-        let d = decide(
-            &insp,
-            &cfg.routes[0],
-            &cfg.errors,
-            &Catalog::builtin(),
-            "en",
-        );
+        let catalog = Catalog::builtin();
+        let d = decide(&insp, &cfg.routes[0], &cfg.errors, &catalog, "en");
         assert_eq!(d.code, "BAD_REQUEST");
         assert!(matches!(d.message_from, MessageFrom::Catalog(_)));
+        // Status code and catalog message are borrowed, not copied, on every rewrite.
+        assert!(matches!(
+            (&d.code, &d.message, d.content_language),
+            (Cow::Borrowed(_), Cow::Borrowed(_), Some("en"))
+        ));
     }
 }

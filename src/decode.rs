@@ -18,9 +18,10 @@ use flate2::bufread::{DeflateDecoder, MultiGzDecoder, ZlibDecoder};
 
 /// An upstream body as text, with what went wrong on the way.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Decoded {
-    /// Whatever could be decoded; only a prefix of the body when a flag is set.
-    pub text: String,
+pub struct Decoded<'a> {
+    /// Whatever could be decoded; only a prefix of the body when a flag is set. Borrowed from
+    /// the body when that is already UTF-8 without a coding (the usual error body): no copy.
+    pub text: Cow<'a, str>,
     /// The body went on past what `text` holds: the decoded cap was hit, or a compressed stream
     /// ended early (often because the caller stopped reading the raw body at its own cap).
     pub truncated: bool,
@@ -31,12 +32,12 @@ pub struct Decoded {
 
 /// Decodes `raw` per its `Content-Encoding` and `Content-Type` charset into at most
 /// `max_decoded` bytes of decompressed data.
-pub fn decode_body(
-    raw: &[u8],
+pub fn decode_body<'a>(
+    raw: &'a [u8],
     content_encoding: Option<&str>,
     content_type: Option<&str>,
     max_decoded: usize,
-) -> Decoded {
+) -> Decoded<'a> {
     let Unpacked {
         bytes,
         truncated,
@@ -48,7 +49,7 @@ pub fn decode_body(
         Coding::Unsupported => Unpacked::failed(Vec::new()),
     };
     Decoded {
-        text: decode_charset(&bytes, content_type.and_then(charset_of)),
+        text: decode_charset(bytes, content_type.and_then(charset_of)),
         truncated,
         encoding_failed: failed,
     }
@@ -112,23 +113,23 @@ fn coding_of(header: Option<&str>) -> Coding {
 
 /// Decompressed bytes plus the flags that end up in [`Decoded`].
 #[derive(Debug, Default)]
-struct Unpacked {
-    bytes: Vec<u8>,
+struct Unpacked<'a> {
+    bytes: Cow<'a, [u8]>,
     truncated: bool,
     failed: bool,
 }
 
-impl Unpacked {
+impl Unpacked<'_> {
     fn ok(bytes: Vec<u8>) -> Self {
         Unpacked {
-            bytes,
+            bytes: Cow::Owned(bytes),
             ..Unpacked::default()
         }
     }
 
     fn partial(bytes: Vec<u8>) -> Self {
         Unpacked {
-            bytes,
+            bytes: Cow::Owned(bytes),
             truncated: true,
             failed: false,
         }
@@ -136,16 +137,16 @@ impl Unpacked {
 
     fn failed(bytes: Vec<u8>) -> Self {
         Unpacked {
-            bytes,
+            bytes: Cow::Owned(bytes),
             truncated: false,
             failed: true,
         }
     }
 }
 
-fn identity(raw: &[u8], max: usize) -> Unpacked {
+fn identity(raw: &[u8], max: usize) -> Unpacked<'_> {
     Unpacked {
-        bytes: raw[..raw.len().min(max)].to_vec(),
+        bytes: Cow::Borrowed(&raw[..raw.len().min(max)]),
         truncated: raw.len() > max,
         failed: false,
     }
@@ -153,7 +154,7 @@ fn identity(raw: &[u8], max: usize) -> Unpacked {
 
 const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 
-fn gunzip(raw: &[u8], max: usize) -> Unpacked {
+fn gunzip(raw: &[u8], max: usize) -> Unpacked<'_> {
     if raw.starts_with(&GZIP_MAGIC) {
         // Multi-member: `cat a.gz b.gz` is valid gzip and some servers stream that way.
         read_capped(MultiGzDecoder::new(raw), max)
@@ -162,7 +163,7 @@ fn gunzip(raw: &[u8], max: usize) -> Unpacked {
     }
 }
 
-fn inflate(raw: &[u8], max: usize) -> Unpacked {
+fn inflate(raw: &[u8], max: usize) -> Unpacked<'_> {
     if has_zlib_header(raw) {
         let zlib = read_capped(ZlibDecoder::new(raw), max);
         // A text body can pass the 2-byte header check by chance; only trust zlib if it produced
@@ -191,7 +192,7 @@ fn has_zlib_header(raw: &[u8]) -> bool {
 }
 
 /// The header named a coding the bytes do not carry: read them as they are if they look like text.
-fn lying_header(raw: &[u8], max: usize) -> Unpacked {
+fn lying_header(raw: &[u8], max: usize) -> Unpacked<'_> {
     if looks_plain(raw) {
         identity(raw, max)
     } else {
@@ -213,7 +214,7 @@ fn looks_plain(raw: &[u8]) -> bool {
 const CHUNK: usize = 8 * 1024;
 
 /// Reads `reader` to its end but never keeps (or allocates room for) more than `max` bytes.
-fn read_capped(mut reader: impl Read, max: usize) -> Unpacked {
+fn read_capped(mut reader: impl Read, max: usize) -> Unpacked<'static> {
     let mut out = Vec::with_capacity(max.min(CHUNK));
     let mut chunk = [0u8; CHUNK];
     loop {
@@ -247,13 +248,17 @@ fn reserve_within(out: &mut Vec<u8>, extra: usize, max: usize) {
 /// Decodes with the declared charset (a BOM wins over it), lossily; unknown labels fall back to
 /// UTF-8. WHATWG maps a few dangerous labels (ISO-2022-KR…) to "replacement", which would turn the
 /// whole body into one U+FFFD; UTF-8 lossy keeps whatever ASCII is there instead.
-fn decode_charset(bytes: &[u8], charset: Option<&str>) -> String {
+fn decode_charset<'a>(bytes: Cow<'a, [u8]>, charset: Option<&str>) -> Cow<'a, str> {
     let encoding = charset
         .and_then(|label| Encoding::for_label(label.as_bytes()))
         .filter(|e| *e != REPLACEMENT)
         .unwrap_or(UTF_8);
-    let (text, _, _) = encoding.decode(bytes);
-    text.into_owned()
+    match bytes {
+        // `decode` borrows when no conversion is needed (the usual error body: UTF-8).
+        Cow::Borrowed(bytes) => encoding.decode(bytes).0,
+        // Decompressed (rare on the error path): decoded into a string of its own.
+        Cow::Owned(bytes) => Cow::Owned(encoding.decode(&bytes).0.into_owned()),
+    }
 }
 
 #[cfg(test)]

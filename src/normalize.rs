@@ -45,12 +45,12 @@ pub struct Ctx<'a> {
 }
 
 /// The envelope response for an upstream error, and the decision behind it.
-pub async fn rewrite(
-    gw: &Gateway,
-    entry: &RouteEntry,
+pub async fn rewrite<'g>(
+    gw: &'g Gateway,
+    entry: &'g RouteEntry,
     resp: Response<UpstreamBody>,
     ctx: Ctx<'_>,
-) -> (Response<ResponseBody>, Decision) {
+) -> (Response<ResponseBody>, Decision<'g>) {
     let (mut parts, body) = resp.into_parts();
     let cap = gw.config.errors.max_inspect_bytes;
     let (raw, complete) = read_capped(body, cap, ctx.deadline).await;
@@ -73,7 +73,7 @@ pub async fn rewrite(
     let decision = decide::decide(&insp, &entry.route, &gw.config.errors, &gw.catalog, lang);
 
     let opts = EnvelopeOpts {
-        content_language: decision.content_language.as_deref(),
+        content_language: decision.content_language,
         proxy_status: None,
         proxy_details: None,
         head: ctx.head,

@@ -2,6 +2,7 @@
 //! admission → attempts (with retries) → the upstream's response, or the envelope for errgate's
 //! own failure.
 
+use std::borrow::Cow;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -192,8 +193,8 @@ fn forward<'a>(
         };
         log.bytes_in = source.bytes_in().or(declared).unwrap_or(0);
         let original = match path {
-            std::borrow::Cow::Borrowed(_) => uri.path_and_query().cloned(),
-            std::borrow::Cow::Owned(_) => None,
+            Cow::Borrowed(_) => uri.path_and_query().cloned(),
+            Cow::Owned(_) => None,
         };
         let template = Template {
             method,
@@ -271,7 +272,10 @@ async fn respond_upstream(
         let (resp, decision) = cold(normalize::rewrite(gw, entry, resp, ctx)).await;
         entry.metrics.normalized(&decision.code, decision.format);
         log.format = Some(decision.format.as_str());
-        log.error_owned = Some(decision.code);
+        match decision.code {
+            Cow::Borrowed(code) => log.error = Some(code),
+            Cow::Owned(code) => log.error_owned = Some(code),
+        }
         return resp;
     }
     let (rparts, rbody) = resp.into_parts();

@@ -26,9 +26,9 @@ fn raw_deflate(data: &[u8]) -> Vec<u8> {
     enc.finish().unwrap()
 }
 
-fn clean(text: &str) -> Decoded {
+fn clean(text: &str) -> Decoded<'static> {
     Decoded {
-        text: text.to_owned(),
+        text: Cow::Owned(text.to_owned()),
         truncated: false,
         encoding_failed: false,
     }
@@ -44,7 +44,7 @@ fn identity_and_missing_encoding_pass_bytes_through() {
 #[test]
 fn identity_is_capped() {
     let d = decode_body(b"abcdef", None, None, 4);
-    assert_eq!((d.text.as_str(), d.truncated), ("abcd", true));
+    assert_eq!((&*d.text, d.truncated), ("abcd", true));
 }
 
 #[test]
@@ -121,7 +121,7 @@ fn truncated_gzip_returns_the_prefix() {
     for cut in [1, 5, 12, body.len() / 2, body.len() - 4] {
         let d = decode_body(&body[..cut], Some("gzip"), None, CAP);
         assert!(d.truncated || d.encoding_failed, "cut at {cut}");
-        assert!(text.starts_with(&d.text), "cut at {cut}");
+        assert!(text.starts_with(&*d.text), "cut at {cut}");
     }
 }
 
@@ -142,8 +142,11 @@ fn read_capped_never_allocates_past_the_cap() {
     let bomb = zlib(&vec![b'a'; 4 * 1024 * 1024]);
     for max in [0, 1, 1000, CAP, CAP + 1] {
         let out = read_capped(ZlibDecoder::new(bomb.as_slice()), max);
-        assert_eq!(out.bytes.len(), max);
-        assert!(out.bytes.capacity() <= max.max(1), "cap {max}");
+        let Cow::Owned(bytes) = out.bytes else {
+            panic!("a decoder's output is its own buffer");
+        };
+        assert_eq!(bytes.len(), max);
+        assert!(bytes.capacity() <= max.max(1), "cap {max}");
         assert!(out.truncated);
     }
 }
@@ -282,4 +285,31 @@ fn random_bytes_never_panic() {
             }
         }
     }
+}
+
+#[test]
+fn plain_utf8_bodies_are_borrowed_not_copied() {
+    let body = JSON.as_bytes();
+    for (enc, ct) in [
+        (None, None),
+        (Some("identity"), Some("application/json; charset=utf-8")),
+    ] {
+        let d = decode_body(body, enc, ct, CAP);
+        assert!(matches!(d.text, Cow::Borrowed(_)), "{enc:?} {ct:?}");
+        assert_eq!(d.text, JSON);
+    }
+    // A cap inside the body still borrows, the prefix only.
+    let d = decode_body(body, None, None, 10);
+    assert!(matches!(d.text, Cow::Borrowed(_)));
+    assert_eq!((&*d.text, d.truncated), (&JSON[..10], true));
+    // A BOM or another charset is converted: the text is not the bytes.
+    let bom = [b"\xef\xbb\xbf".as_slice(), body].concat();
+    assert_eq!(decode_body(&bom, None, None, CAP).text, JSON);
+    let latin1 = decode_body(
+        b"caf\xe9",
+        None,
+        Some("text/plain; charset=iso-8859-1"),
+        CAP,
+    );
+    assert_eq!(latin1.text, "café");
 }
