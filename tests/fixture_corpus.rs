@@ -134,8 +134,8 @@ fn every_fixture_is_decided_as_its_case_expects() {
                 .to_string(),
         );
         let got = (
-            d.code.clone(),
-            d.message.clone(),
+            d.code.to_string(),
+            d.message.to_string(),
             d.format.as_str().to_string(),
         );
         if want != got {
