@@ -51,7 +51,11 @@ pin_project! {
             stall: Option<Pin<Box<Sleep>>>,
             progressed: bool,
         },
-        Full { data: Option<Bytes> },
+        Full {
+            data: Option<Bytes>,
+            // The upstream head an envelope replaced the body of, kept as bytes.
+            head: Option<Box<RawHead>>,
+        },
     }
 }
 
@@ -83,9 +87,15 @@ impl ResponseBody {
     }
 
     pub fn full(data: Bytes) -> Self {
+        Self::full_after(data, None)
+    }
+
+    /// `data`, sent with the upstream's fields in `head` (those the response's map does not
+    /// replace); for errgate's own server, which copies them.
+    pub fn full_after(data: Bytes, head: Option<Box<RawHead>>) -> Self {
         let data = (!data.is_empty()).then_some(data);
         ResponseBody {
-            kind: Kind::Full { data },
+            kind: Kind::Full { data, head },
             log: None,
             hold: None,
         }
@@ -118,7 +128,7 @@ impl ResponseBody {
     pub fn raw_head(&self) -> Option<&RawHead> {
         match &self.kind {
             Kind::Upstream { inner, .. } => inner.raw_head(),
-            Kind::Full { .. } => None,
+            Kind::Full { head, .. } => head.as_deref(),
         }
     }
 }
@@ -165,7 +175,7 @@ impl Body for ResponseBody {
     ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         let this = self.project();
         let polled = match this.kind.project() {
-            KindProj::Full { data } => Poll::Ready(data.take().map(|d| Ok(Frame::data(d)))),
+            KindProj::Full { data, .. } => Poll::Ready(data.take().map(|d| Ok(Frame::data(d)))),
             proj => poll_upstream(proj, cx),
         };
         if let (Poll::Ready(item), Some(log)) = (&polled, this.log.as_mut()) {
@@ -181,14 +191,14 @@ impl Body for ResponseBody {
     fn is_end_stream(&self) -> bool {
         match &self.kind {
             Kind::Upstream { inner, .. } => inner.is_end_stream(),
-            Kind::Full { data } => data.is_none(),
+            Kind::Full { data, .. } => data.is_none(),
         }
     }
 
     fn size_hint(&self) -> SizeHint {
         match &self.kind {
             Kind::Upstream { inner, .. } => inner.size_hint(),
-            Kind::Full { data } => {
+            Kind::Full { data, .. } => {
                 SizeHint::with_exact(data.as_ref().map_or(0, |d| d.len() as u64))
             }
         }

@@ -48,22 +48,23 @@ pub struct Ctx<'a> {
 pub async fn rewrite<'g>(
     gw: &'g Gateway,
     entry: &'g RouteEntry,
-    resp: Response<UpstreamBody>,
+    mut resp: Response<UpstreamBody>,
     ctx: Ctx<'_>,
 ) -> (Response<ResponseBody>, Decision<'g>) {
+    // A head kept as bytes (errgate's own client, for errgate's own server) is rewritten
+    // without ever building a map of the upstream's fields.
+    let kept = resp.body_mut().take_raw_head();
     let (mut parts, body) = resp.into_parts();
     let cap = gw.config.errors.max_inspect_bytes;
     let (raw, complete) = read_capped(body, cap, ctx.deadline).await;
-    let text_header = |name| {
-        parts
-            .headers
-            .get(name)
-            .and_then(|v: &HeaderValue| v.to_str().ok())
+    let text_header = |name: &HeaderName| match &kept {
+        Some(head) => head.get(name).and_then(visible_text),
+        None => parts.headers.get(name).and_then(|v| v.to_str().ok()),
     };
     let insp = Inspected {
         status: parts.status.as_u16(),
-        content_type: text_header(header::CONTENT_TYPE),
-        content_encoding: text_header(header::CONTENT_ENCODING),
+        content_type: text_header(&header::CONTENT_TYPE),
+        content_encoding: text_header(&header::CONTENT_ENCODING),
         body: &raw,
         complete,
     };
@@ -80,15 +81,35 @@ pub async fn rewrite<'g>(
     };
     let body = envelope::body(&decision.code, &decision.message);
     // The upstream's meaningful headers stay; those that described its body go, and the
-    // envelope's are set in the same map (parsed with room for them, see `h1_wire`).
-    remove_body_headers(&mut parts.headers);
-    let upstream_caches = parts.headers.contains_key(header::CACHE_CONTROL);
+    // envelope's are set in the map (parsed with room for them, see `h1_wire`). A kept head's
+    // fields stay bytes: the map then holds the envelope's fields, which replace the
+    // upstream's of the same names when errgate's server writes the head.
+    let upstream_caches = match kept.as_deref() {
+        Some(head) => head.get(&header::CACHE_CONTROL).is_some(),
+        None => parts.headers.contains_key(header::CACHE_CONTROL),
+    };
+    let kept = kept.map(|mut head| {
+        head.retain(|name| !body_headers().contains(&name));
+        parts.headers.reserve(envelope::MAX_FIELDS);
+        head
+    });
+    if kept.is_none() {
+        remove_body_headers(&mut parts.headers);
+    }
     envelope::put_headers(&mut parts.headers, body.len(), &opts, !upstream_caches);
     let body = if ctx.head { Bytes::new() } else { body };
     (
-        Response::from_parts(parts, ResponseBody::full(body)),
+        Response::from_parts(parts, ResponseBody::full_after(body, kept)),
         decision,
     )
+}
+
+/// A field value as `HeaderValue::to_str` reads it: visible ASCII (and tabs) only.
+fn visible_text(value: &[u8]) -> Option<&str> {
+    let visible = value
+        .iter()
+        .all(|&b| b == b'\t' || (0x20..0x7f).contains(&b));
+    visible.then(|| std::str::from_utf8(value).ok()).flatten()
 }
 
 /// Removes the upstream's fields that described its body.

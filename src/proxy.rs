@@ -17,6 +17,7 @@ use crate::attempts::{self, Plan, Trace};
 use crate::balance::Hold;
 use crate::body::ResponseBody;
 use crate::cold::cold;
+use crate::envelope;
 use crate::error::ProxyError;
 use crate::gateway::{Gateway, RouteEntry};
 use crate::headers::{self, Forwarded};
@@ -252,10 +253,12 @@ async fn respond_upstream(
         return upgrade::relay(resp, on_upgrade);
     }
     let rewrite = normalize::wants_rewrite(entry, resp.status());
-    if rewrite || !client.peer.raw_heads {
-        // Room for the request id `handle` adds. A kept head is never an error's
-        // (`RawHead::keep`), so the envelope's fields never land in this map.
-        raw_head::materialize(&mut resp, 1);
+    if !client.peer.raw_heads {
+        // hyper's server needs the map; room for the request id `handle` adds, and for the
+        // envelope's fields if this is rewritten. (For errgate's own server a kept head stays
+        // bytes, rewritten or not.)
+        let room = 1 + if rewrite { envelope::MAX_FIELDS } else { 0 };
+        raw_head::materialize(&mut resp, room);
     }
     // errgate's own client usually left them out while it parsed the head.
     if !resp.body().hop_by_hop_removed() {

@@ -3,11 +3,12 @@
 //! the client's head, and no `HeaderMap` is built and torn down again on the way (about a
 //! tenth of a small proxied request's instructions).
 //!
-//! Only a clean success or redirect head is kept this way: status below 400, hop-by-hop fields
-//! already left out by [`crate::h1_head::scan`], no length overridden by the encoding. Whatever
-//! needs the fields as a map (hyper's server, error rewriting, retries on status) builds it
-//! with [`materialize`] first; [`crate::proxy`] does that for every response except the own
-//! server's pass-through.
+//! Only a clean head is kept this way: hop-by-hop fields already left out by
+//! [`crate::h1_head::scan`], no length overridden by the encoding, and not a 429 or 503 (their
+//! `Retry-After` is read from the map while retrying). An error head kept this way is rewritten
+//! into the envelope without a map too ([`crate::normalize`]). Whatever needs the fields as a
+//! map (hyper's server) builds it with [`materialize`] first; [`crate::proxy`] does that for
+//! every response of a client that hyper serves.
 
 use bytes::Bytes;
 use http::header::{HeaderMap, HeaderName};
@@ -33,7 +34,8 @@ impl RawHead {
         facts: &Facts,
         status: StatusCode,
     ) -> Option<Box<Self>> {
-        if status.as_u16() >= 400 || !facts.clean() || facts.length_overridden() {
+        let retry_after = matches!(status.as_u16(), 429 | 503);
+        if retry_after || !facts.clean() || facts.length_overridden() {
             return None;
         }
         let room = fields.capacity();
@@ -50,6 +52,16 @@ impl RawHead {
         self.fields
             .iter()
             .map(|f| (&f.name, self.head.get(f.start..f.end).unwrap_or_default()))
+    }
+
+    /// The value of the first field named `name`.
+    pub fn get(&self, name: &HeaderName) -> Option<&[u8]> {
+        self.fields().find(|(n, _)| *n == name).map(|(_, v)| v)
+    }
+
+    /// Keeps only the fields whose name passes `keep`.
+    pub fn retain(&mut self, mut keep: impl FnMut(&HeaderName) -> bool) {
+        self.fields.retain(|f| keep(&f.name));
     }
 
     /// The fields as a map, values sharing the head's memory; what is in `added` (errgate's

@@ -48,7 +48,7 @@ fn a_clean_success_head_is_kept_as_bytes_without_its_hop_by_hop_fields() {
 fn errors_and_heads_that_need_more_work_get_a_map() {
     let heads: [&[u8]; 4] = [
         b"HTTP/1.1 503 Busy\r\nRetry-After: 1\r\nContent-Length: 0\r\n\r\n",
-        b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n",
+        b"HTTP/1.1 429 Too Many Requests\r\nRetry-After: 1\r\nContent-Length: 0\r\n\r\n",
         // `Connection` nominates a field: removed later, from the map.
         b"HTTP/1.1 200 OK\r\nConnection: x-hop\r\nX-Hop: 1\r\nContent-Length: 0\r\n\r\n",
         // A length next to chunked is removed from the map.
@@ -58,6 +58,29 @@ fn errors_and_heads_that_need_more_work_get_a_map() {
         let p = parse(head);
         assert!(p.raw.is_none(), "{}", String::from_utf8_lossy(head));
         assert!(!p.resp.headers().is_empty());
+    }
+}
+
+#[test]
+fn other_error_heads_are_kept_as_bytes_too() {
+    for status in [
+        "400 Bad Request",
+        "404 Not Found",
+        "500 Oops",
+        "502 Bad Gateway",
+    ] {
+        let head = format!(
+            "HTTP/1.1 {status}\r\nContent-Type: text/html\r\nETag: \"1\"\r\n\
+             Connection: keep-alive\r\nContent-Length: 0\r\n\r\n"
+        );
+        let p = parse(head.as_bytes());
+        assert!(p.resp.headers().is_empty(), "{status}");
+        let mut raw = p.raw.expect(status);
+        assert_eq!(raw.get(&header::CONTENT_TYPE), Some(&b"text/html"[..]));
+        assert_eq!(raw.get(&header::CONNECTION), None, "hop-by-hop left out");
+        raw.retain(|name| *name != header::ETAG);
+        let names: Vec<_> = fields(&raw).into_iter().map(|(n, _)| n).collect();
+        assert_eq!(names, ["content-type", "content-length"]);
     }
 }
 

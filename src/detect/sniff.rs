@@ -25,9 +25,9 @@ impl Media {
         let Some(raw) = content_type else {
             return Media::Absent;
         };
-        let essence = raw.split_once(';').map_or(raw, |(e, _)| e);
-        let essence = essence.trim().to_ascii_lowercase();
-        match essence.as_str() {
+        // Lower-cased into a copy only when it has capitals (servers send "text/html").
+        let essence = crate::decode::media_type(raw);
+        match &*essence {
             "" => Media::Absent,
             "application/problem+json" => Media::Problem,
             "application/vnd.api+json" => Media::JsonApi,
