@@ -5,10 +5,11 @@
 use std::mem::MaybeUninit;
 
 use bytes::{Bytes, BytesMut};
-use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use http::header::{self, HeaderName};
 use http::{Method, Request, Uri, Version};
 
 use crate::proxy::ClientRequest;
+use crate::req_fields::RawFields;
 
 /// Names and value positions of a head's fields, kept between requests for capacity.
 pub type Fields = Vec<(HeaderName, usize, usize)>;
@@ -18,7 +19,8 @@ const MAX_HEADERS: usize = 100;
 
 #[allow(clippy::large_enum_variant)]
 pub enum Parsed {
-    Request(ClientRequest, bool),
+    /// The request (its header map empty), its fields, and whether the client asked to close.
+    Request(ClientRequest, RawFields, bool),
     Partial,
     Handover,
 }
@@ -49,10 +51,14 @@ pub fn parse(buf: &mut BytesMut, fields: &mut Fields) -> Parsed {
         return Parsed::Handover;
     }
     let head = buf.split_to(len).freeze();
-    match build(method, head.slice(target), &head, fields) {
-        Some(req) => Parsed::Request(req, close),
+    match build(method, head.slice(target)) {
+        Some(req) => {
+            let room = fields.capacity();
+            let fields = std::mem::replace(fields, Vec::with_capacity(room));
+            Parsed::Request(req, RawFields::new(head, fields), close)
+        }
         None => {
-            // Put the head back for hyper (rare: a target or value http refuses).
+            // Put the head back for hyper (rare: a target http refuses).
             let mut whole = BytesMut::from(&head[..]);
             whole.extend_from_slice(buf);
             *buf = whole;
@@ -87,23 +93,13 @@ fn served_fields(list: &[httparse::Header<'_>], base: usize, fields: &mut Fields
     Some(close)
 }
 
-fn build(
-    method: Method,
-    target: Bytes,
-    head: &Bytes,
-    fields: &mut Fields,
-) -> Option<ClientRequest> {
+/// The request without its fields, which stay bytes ([`RawFields`]).
+fn build(method: Method, target: Bytes) -> Option<ClientRequest> {
     let uri = Uri::from_maybe_shared(target).ok()?;
-    let mut headers = HeaderMap::with_capacity(fields.len());
-    for (name, start, end) in fields.drain(..) {
-        let value = HeaderValue::from_maybe_shared(head.slice(start..end)).ok()?;
-        headers.append(name, value);
-    }
     let mut req = Request::new(None);
     *req.method_mut() = method;
     *req.uri_mut() = uri;
     *req.version_mut() = Version::HTTP_11;
-    *req.headers_mut() = headers;
     Some(req)
 }
 

@@ -32,6 +32,7 @@ use crate::headers;
 use crate::lazy_timer::LazyTimer;
 use crate::proxy::{self, ClientRequest, Peer};
 use crate::reload::SharedGateway;
+use crate::req_fields::{RawFields, ReqFields};
 use crate::watch::Watch;
 
 /// A head still incomplete at this size goes to hyper, which applies its own limit.
@@ -62,13 +63,14 @@ pub async fn serve(io: &mut ClientIo, ctx: &Ctx, finish: &mut Watch) -> End {
     let mut fields = Fields::new();
     let mut timer = HeadTimer::new(ctx.header_read_timeout);
     loop {
-        let (req, asked) = match read_request(io, &mut buf, &mut fields, &mut timer, finish).await {
-            Read::Request(req, asked) => (req, asked),
-            Read::Handover => return End::Handover(buf.freeze()),
-            Read::Closed => return End::Closed,
-            // Awaited after the loop, so that no state of the match is kept across it.
-            Read::TimedOut => break,
-        };
+        let (req, raw, asked) =
+            match read_request(io, &mut buf, &mut fields, &mut timer, finish).await {
+                Read::Request(req, raw, asked) => (req, raw, asked),
+                Read::Handover => return End::Handover(buf.freeze()),
+                Read::Closed => return End::Closed,
+                // Awaited after the loop, so that no state of the match is kept across it.
+                Read::TimedOut => break,
+            };
         let asked = Asked {
             // Draining: answer, then close, instead of racing the client's next request.
             close: asked.close || !ctx.health.is_ready(),
@@ -79,7 +81,8 @@ pub async fn serve(io: &mut ClientIo, ctx: &Ctx, finish: &mut Watch) -> End {
         // the request's whole future) while the response is written. It is built in place:
         // returned from a helper, it would be copied (2.6 KB) on every request.
         let keep = {
-            let handled = proxy::handle(ctx.shared.load_full(), req, peer(ctx));
+            let fields = ReqFields::Raw(raw);
+            let handled = proxy::handle(ctx.shared.load_full(), req, fields, peer(ctx));
             // A temporary of this statement: gone before the response is written.
             let resp = answer(pin!(handled), io, &mut buf).await;
             let mut conn = Conn {
@@ -150,8 +153,8 @@ where
 // The request is moved once, on every request: boxing it would cost an allocation instead.
 #[allow(clippy::large_enum_variant)]
 enum Read {
-    /// A request, and what it asked of the response (`HEAD`, `Connection: close`).
-    Request(ClientRequest, Asked),
+    /// A request, its fields, and what it asked of the response (`HEAD`, `Connection: close`).
+    Request(ClientRequest, RawFields, Asked),
     Handover,
     Closed,
     TimedOut,
@@ -174,9 +177,9 @@ async fn read_request(
         buf.advance(blank);
         if !buf.is_empty() {
             match parse(buf, fields) {
-                Parsed::Request(req, close) => {
+                Parsed::Request(req, raw, close) => {
                     let head = req.method() == Method::HEAD;
-                    return Read::Request(req, Asked { head, close });
+                    return Read::Request(req, raw, Asked { head, close });
                 }
                 Parsed::Handover => return Read::Handover,
                 Parsed::Partial if buf.len() >= MAX_HEAD => return Read::Handover,

@@ -14,6 +14,7 @@ pub use crate::h1_head::Fields;
 use crate::h1_head::{self, Facts};
 use crate::headers::{Forwarded, X_FORWARDED_FOR};
 use crate::raw_head::RawHead;
+use crate::req_fields::ReqFields;
 
 /// Header fields accepted in a response head (hyper's client limit too).
 pub const MAX_HEADERS: usize = 100;
@@ -45,7 +46,7 @@ pub struct RequestHead<'a> {
     pub target: &'a str,
     /// The client's headers, hop-by-hop already removed; `Content-Length`,
     /// `Transfer-Encoding`, `Host` and what `forwarded` replaces are written here instead.
-    pub headers: &'a HeaderMap,
+    pub headers: &'a ReqFields,
     /// `X-Forwarded-*`, the request id and the client's host.
     pub forwarded: &'a Forwarded<'a>,
     /// Sent as `Host` instead of the client's (`host_rewrite`).
@@ -63,7 +64,7 @@ pub fn encode_request(out: &mut Vec<u8>, head: &RequestHead<'_>) {
     out.extend_from_slice(b" HTTP/1.1\r\n");
     let fwd = head.forwarded;
     let mut client_xff = false;
-    for (name, value) in head.headers {
+    for (name, value) in head.headers.iter() {
         if name == header::CONTENT_LENGTH || name == header::TRANSFER_ENCODING {
             continue;
         }
@@ -71,7 +72,7 @@ pub fn encode_request(out: &mut Vec<u8>, head: &RequestHead<'_>) {
             client_xff |= name == X_FORWARDED_FOR;
             continue;
         }
-        field(out, name.as_str().as_bytes(), value.as_bytes());
+        field(out, name.as_str().as_bytes(), value);
     }
     forwarded_fields(out, head, client_xff);
     if head.body_len > 0 || expects_body(head.method) {
@@ -88,8 +89,8 @@ fn forwarded_fields(out: &mut Vec<u8>, head: &RequestHead<'_>, client_xff: bool)
     let fwd = head.forwarded;
     out.extend_from_slice(b"x-forwarded-for: ");
     if client_xff {
-        for value in head.headers.get_all(&X_FORWARDED_FOR) {
-            out.extend_from_slice(value.as_bytes());
+        for (_, value) in head.headers.iter().filter(|(n, _)| **n == X_FORWARDED_FOR) {
+            out.extend_from_slice(value);
             out.extend_from_slice(b", ");
         }
     }

@@ -184,10 +184,11 @@ fn encoded(
         host: headers.get(header::HOST),
         request_id: &request_id,
     };
+    let headers = ReqFields::Map(headers.clone());
     let head = RequestHead {
         method: &method,
         target: "/p?q=1",
-        headers,
+        headers: &headers,
         forwarded: &forwarded,
         host,
         authority: "backend:8080",

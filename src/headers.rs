@@ -69,7 +69,23 @@ pub fn strip_hop_by_hop(headers: &mut HeaderMap) {
 }
 
 fn remove_nominated(headers: &mut HeaderMap, value: &HeaderValue) {
-    let Ok(text) = value.to_str() else { return };
+    let mut names = Vec::new();
+    nominated(value.as_bytes(), &mut names);
+    for name in names {
+        headers.remove(name);
+    }
+}
+
+/// The fields a `Connection` value nominates, added to `out` (options such as `close` and the
+/// fixed hop-by-hop names are left out: they need no nominating).
+pub fn nominated(value: &[u8], out: &mut Vec<HeaderName>) {
+    // Only a value `HeaderValue::to_str` reads (visible ASCII) nominates anything.
+    let visible = value
+        .iter()
+        .all(|&b| b == b'\t' || (0x20..0x7f).contains(&b));
+    let Some(text) = visible.then(|| std::str::from_utf8(value).ok()).flatten() else {
+        return;
+    };
     for token in text.split(',') {
         let token = token.trim();
         // The usual tokens are options, or already removed: skip them before parsing a name
@@ -79,9 +95,14 @@ fn remove_nominated(headers: &mut HeaderMap, value: &HeaderValue) {
             continue;
         }
         if let Ok(name) = HeaderName::from_bytes(token.as_bytes()) {
-            headers.remove(name);
+            out.push(name);
         }
     }
+}
+
+/// Whether `name` is hop-by-hop whatever `Connection` says (`TE` aside).
+pub fn is_fixed_hop_by_hop(name: &HeaderName) -> bool {
+    fixed_hop_by_hop().contains(&name)
 }
 
 /// True if the request asks for a protocol upgrade (WebSocket).
@@ -98,11 +119,14 @@ pub fn is_upgrade_request(headers: &HeaderMap) -> bool {
 /// A client's request id if it is sane (visible ASCII, at most 128 bytes).
 pub fn client_request_id(headers: &HeaderMap) -> Option<&HeaderValue> {
     let value = headers.get(&X_REQUEST_ID)?;
-    let bytes = value.as_bytes();
-    let sane = !bytes.is_empty()
+    sane_request_id(value.as_bytes()).then_some(value)
+}
+
+/// Whether a client's request id can be passed on (visible ASCII, at most 128 bytes).
+pub fn sane_request_id(bytes: &[u8]) -> bool {
+    !bytes.is_empty()
         && bytes.len() <= MAX_REQUEST_ID
-        && bytes.iter().all(|b| (0x21..=0x7e).contains(b));
-    sane.then_some(value)
+        && bytes.iter().all(|b| (0x21..=0x7e).contains(b))
 }
 
 /// A fresh random request id: 32 lower-case hex digits.

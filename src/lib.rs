@@ -92,6 +92,7 @@ pub mod prefixed_io;
 pub mod proxy;
 pub mod raw_head;
 pub mod reload;
+pub mod req_fields;
 pub mod request_body;
 pub mod respond;
 pub mod retry;

@@ -7,7 +7,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use http::header::{self, HeaderMap, HeaderValue};
+use http::header::{self, HeaderValue};
 use http::{Method, Request, Response, StatusCode};
 use hyper::body::{Body, Incoming};
 use tokio::time::Instant;
@@ -23,6 +23,7 @@ use crate::gateway::{Gateway, RouteEntry};
 use crate::headers::{self, Forwarded};
 use crate::normalize;
 use crate::raw_head;
+use crate::req_fields::ReqFields;
 use crate::request_body::Source;
 use crate::respond;
 use crate::retry;
@@ -53,7 +54,8 @@ impl Peer {
 }
 
 /// A client request's body: hyper's, or none (a request errgate's own HTTP/1.1 server read,
-/// which it only serves when there is no body).
+/// which it only serves when there is no body). Its fields travel beside it ([`ReqFields`]);
+/// its own header map is empty.
 pub type ClientRequest = Request<Option<Incoming>>;
 
 /// Serves one client request; never fails: every failure becomes an envelope.
@@ -64,11 +66,13 @@ pub type ClientRequest = Request<Option<Incoming>>;
 pub fn handle(
     gw: Arc<Gateway>,
     mut req: ClientRequest,
+    fields: ReqFields,
     peer: Peer,
 ) -> impl Future<Output = Response<ResponseBody>> + Send {
     async move {
-        let request_id = headers::client_request_id(req.headers())
-            .cloned()
+        let request_id = fields
+            .get(&headers::X_REQUEST_ID)
+            .filter(|id| headers::sane_request_id(id.as_bytes()))
             .unwrap_or_else(headers::new_request_id);
         let mut log = Box::new(AccessLog::new(
             request_id.clone(),
@@ -79,7 +83,7 @@ pub fn handle(
         log.track_in_flight(&gw.metrics.in_flight);
         log.metrics = Some(gw.unrouted.clone());
         let head = req.method() == Method::HEAD;
-        let accept_language = req.headers().get(header::ACCEPT_LANGUAGE).cloned();
+        let accept_language = fields.get(&header::ACCEPT_LANGUAGE);
 
         let client = Client {
             peer: &peer,
@@ -87,7 +91,7 @@ pub fn handle(
             accept_language: accept_language.as_ref(),
             head,
         };
-        let mut resp = match forward(&gw, &mut req, &client, &mut log).await {
+        let mut resp = match forward(&gw, &mut req, fields, &client, &mut log).await {
             Ok(resp) => resp,
             Err(err) => {
                 log.error = Some(err.code());
@@ -109,20 +113,16 @@ pub fn handle(
 }
 
 /// The host the client addressed: the URI authority (HTTP/2, absolute-form) or `Host`.
-fn request_host(uri: &http::Uri, fields: &HeaderMap) -> Option<HeaderValue> {
+fn request_host(uri: &http::Uri, fields: &ReqFields) -> Option<HeaderValue> {
     if let Some(auth) = uri.authority() {
         return HeaderValue::from_str(auth.as_str()).ok();
     }
-    fields.get(header::HOST).cloned()
+    fields.get(&header::HOST)
 }
 
-fn declared_length(fields: &HeaderMap) -> Option<u64> {
-    fields
-        .get(header::CONTENT_LENGTH)?
-        .to_str()
-        .ok()?
-        .parse()
-        .ok()
+fn declared_length(fields: &ReqFields) -> Option<u64> {
+    let text = std::str::from_utf8(fields.get_bytes(&header::CONTENT_LENGTH)?).ok()?;
+    text.parse().ok()
 }
 
 /// What the request path needs to know about the client's request besides the request itself.
@@ -137,16 +137,18 @@ struct Client<'a> {
 fn forward<'a>(
     gw: &'a Gateway,
     req: &'a mut ClientRequest,
+    mut fields: ReqFields,
     client: &'a Client<'a>,
     log: &'a mut AccessLog,
 ) -> impl Future<Output = Result<Response<ResponseBody>, ProxyError>> + Send + 'a {
     async move {
         // errgate's own server hands upgrades to hyper (`h1_request`): its requests never are.
-        let is_upgrade = !client.peer.raw_heads && headers::is_upgrade_request(req.headers());
+        let is_upgrade = match &fields {
+            ReqFields::Map(map) => headers::is_upgrade_request(map),
+            ReqFields::Raw(_) => false,
+        };
         let client_upgrade = is_upgrade.then(|| hyper::upgrade::on(&mut *req));
-        // Taken rather than moved out with the request: the request stays in `handle`'s
-        // future, and this one borrows its target.
-        let mut fields = std::mem::take(req.headers_mut());
+        // The request stays in `handle`'s future, and this one borrows its target.
         let body = req.body_mut().take();
         let method = req.method().clone();
         let uri = req.uri();
@@ -177,12 +179,10 @@ fn forward<'a>(
 
         let retry = &entry.route.retry;
         let idempotent = retry::is_idempotent(&method, &fields, retry);
-        let upgrade_value = is_upgrade
-            .then(|| fields.get(header::UPGRADE).cloned())
-            .flatten();
-        headers::strip_hop_by_hop(&mut fields);
-        if let Some(value) = upgrade_value {
-            upgrade::restore_request_headers(&mut fields, value);
+        let upgrade_value = is_upgrade.then(|| fields.get(&header::UPGRADE)).flatten();
+        fields.strip_hop_by_hop();
+        if let (Some(value), ReqFields::Map(map)) = (upgrade_value, &mut fields) {
+            upgrade::restore_request_headers(map, value);
         }
         let source = match body.filter(|b| !b.is_end_stream()) {
             None => Source::empty(),

@@ -7,6 +7,7 @@ use http::Method;
 use http::header::{self, HeaderMap, HeaderValue};
 
 use crate::config::{Retry, RetryOn};
+use crate::req_fields::ReqFields;
 
 /// How an attempt ended, in the terms `retry.on` uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -150,11 +151,11 @@ pub fn backoff(retry: &Retry, retry_number: u32, unit: f64) -> Duration {
 
 /// The RFC 9110 idempotent methods, plus POST and PATCH that carry the route's idempotency
 /// header.
-pub fn is_idempotent(method: &Method, headers: &HeaderMap, retry: &Retry) -> bool {
+pub fn is_idempotent(method: &Method, headers: &ReqFields, retry: &Retry) -> bool {
     match *method {
         Method::GET | Method::HEAD | Method::OPTIONS | Method::PUT | Method::DELETE => true,
         Method::TRACE => true,
-        Method::POST | Method::PATCH => headers.contains_key(retry.idempotency_header.as_str()),
+        Method::POST | Method::PATCH => headers.contains(retry.idempotency_header.as_str()),
         _ => false,
     }
 }

@@ -146,9 +146,10 @@ fn backoff_samples_spread_over_the_range() {
 #[test]
 fn idempotency_by_method_and_header() {
     let r = builtin_retry();
-    let none = HeaderMap::new();
+    let none = ReqFields::Map(HeaderMap::new());
     let mut keyed = HeaderMap::new();
     keyed.insert("idempotency-key", HeaderValue::from_static("k1"));
+    let keyed = ReqFields::Map(keyed);
     for m in ["GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"] {
         assert!(is_idempotent(&m.parse().unwrap(), &none, &r), "{m}");
     }

@@ -6,7 +6,7 @@ use std::borrow::Cow;
 use std::future::Future;
 
 use bytes::Bytes;
-use http::header::{HeaderMap, HeaderValue};
+use http::header::HeaderValue;
 use http::uri::PathAndQuery;
 use http::{Method, Request, Response, Uri, Version};
 use std::sync::Arc;
@@ -22,6 +22,7 @@ use crate::h1_pool::{self, EndpointPool, SendError};
 use crate::h1_wire::RequestHead;
 use crate::headers::{self, Forwarded};
 use crate::metrics_handles::AttemptOutcome;
+use crate::req_fields::ReqFields;
 use crate::request_body::{RequestBody, Source};
 use crate::retry::{self, Failure};
 use crate::routing::upstream_path;
@@ -33,7 +34,7 @@ use crate::upstream_conn;
 pub struct Template<'r> {
     pub method: Method,
     /// The client's headers, hop-by-hop removed.
-    pub headers: HeaderMap,
+    pub headers: ReqFields,
     /// What errgate adds: written to the wire by its own client, inserted into hyper's copy.
     pub forwarded: Forwarded<'r>,
     /// The normalized client path and its query.
@@ -121,7 +122,7 @@ impl<'a> UpstreamSend<'a, '_> {
         *req.method_mut() = t.method.clone();
         *req.uri_mut() = uri;
         *req.version_mut() = Version::HTTP_11;
-        *req.headers_mut() = t.headers.clone();
+        *req.headers_mut() = t.headers.to_map();
         headers::add_forwarded(req.headers_mut(), &t.forwarded, host);
         Ok(req)
     }

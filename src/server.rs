@@ -29,6 +29,7 @@ use crate::h1_server::{self, End};
 use crate::prefixed_io::Prefixed;
 use crate::proxy;
 use crate::reload::SharedGateway;
+use crate::req_fields::ReqFields;
 use crate::watch::Watch;
 
 /// Concurrent HTTP/2 streams per client connection.
@@ -162,7 +163,10 @@ async fn connection(stream: TcpStream, peer: SocketAddr, shared: Shared) {
         let closing = !ctx.health.is_ready() && req.version() < http::Version::HTTP_2;
         let client = ctx.peer.clone();
         async move {
-            let mut resp = proxy::handle(gw, req.map(Some), client).await;
+            let (mut parts, body) = req.into_parts();
+            let fields = ReqFields::Map(std::mem::take(&mut parts.headers));
+            let req = http::Request::from_parts(parts, Some(body));
+            let mut resp = proxy::handle(gw, req, fields, client).await;
             if closing {
                 // Draining: answer, then close, instead of racing the client's next request.
                 resp.headers_mut()
