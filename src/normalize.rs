@@ -12,6 +12,7 @@ use crate::body::ResponseBody;
 use crate::decide::{self, Decision, Inspected};
 use crate::envelope::{self, EnvelopeOpts};
 use crate::gateway::{Gateway, RouteEntry};
+use crate::headers;
 use crate::locale;
 use crate::upstream_body::UpstreamBody;
 
@@ -58,7 +59,7 @@ pub async fn rewrite<'g>(
     let cap = gw.config.errors.max_inspect_bytes;
     let (raw, complete) = read_capped(body, cap, ctx.deadline).await;
     let text_header = |name: &HeaderName| match &kept {
-        Some(head) => head.get(name).and_then(visible_text),
+        Some(head) => head.get(name).and_then(headers::visible_text),
         None => parts.headers.get(name).and_then(|v| v.to_str().ok()),
     };
     let insp = Inspected {
@@ -102,14 +103,6 @@ pub async fn rewrite<'g>(
         Response::from_parts(parts, ResponseBody::full_after(body, kept)),
         decision,
     )
-}
-
-/// A field value as `HeaderValue::to_str` reads it: visible ASCII (and tabs) only.
-fn visible_text(value: &[u8]) -> Option<&str> {
-    let visible = value
-        .iter()
-        .all(|&b| b == b'\t' || (0x20..0x7f).contains(&b));
-    visible.then(|| std::str::from_utf8(value).ok()).flatten()
 }
 
 /// Removes the upstream's fields that described its body.
