@@ -64,14 +64,7 @@ pub fn decide<'a>(
     lang: &str,
 ) -> Decision<'a> {
     let (format, upstream_code, validation, message) = read_body(insp, errors);
-    let (mut code, mut code_from) = match (&upstream_code, validation && insp.status == 400) {
-        (Some(code), _) => (Cow::Owned(code.clone()), CodeFrom::Upstream),
-        (None, true) => (Cow::Borrowed("VALIDATION_ERROR"), CodeFrom::Validation),
-        (None, false) => (
-            Cow::Borrowed(crate::codes::status_code(insp.status)),
-            CodeFrom::Status,
-        ),
-    };
+    let (mut code, mut code_from) = first_code(upstream_code.as_deref(), validation, insp.status);
     let mut message: Result<(Cow<'a, str>, Option<&'a str>), &'static str> =
         message.map(|m| (Cow::Owned(m), None));
     let mapping = route
@@ -105,6 +98,23 @@ pub fn decide<'a>(
         content_language,
         message_from,
         code_from,
+    }
+}
+
+/// The code before the route's mappings: the upstream's own, a validation failure's, or the
+/// status's.
+fn first_code(
+    upstream: Option<&str>,
+    validation: bool,
+    status: u16,
+) -> (Cow<'static, str>, CodeFrom) {
+    match (upstream, validation && status == 400) {
+        (Some(code), _) => (Cow::Owned(code.to_owned()), CodeFrom::Upstream),
+        (None, true) => (Cow::Borrowed("VALIDATION_ERROR"), CodeFrom::Validation),
+        (None, false) => (
+            Cow::Borrowed(crate::codes::status_code(status)),
+            CodeFrom::Status,
+        ),
     }
 }
 

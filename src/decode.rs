@@ -263,3 +263,6 @@ fn decode_charset<'a>(bytes: Cow<'a, [u8]>, charset: Option<&str>) -> Cow<'a, st
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod borrow_tests;

@@ -14,6 +14,7 @@ use crate::envelope::{self, EnvelopeOpts};
 use crate::gateway::{Gateway, RouteEntry};
 use crate::headers;
 use crate::locale;
+use crate::raw_head::RawHead;
 use crate::upstream_body::UpstreamBody;
 
 static CONTENT_MD5: HeaderName = HeaderName::from_static("content-md5");
@@ -54,7 +55,7 @@ pub async fn rewrite<'g>(
 ) -> (Response<ResponseBody>, Decision<'g>) {
     // A head kept as bytes (errgate's own client, for errgate's own server) is rewritten
     // without ever building a map of the upstream's fields.
-    let kept = resp.body_mut().take_raw_head();
+    let mut kept = resp.body_mut().take_raw_head();
     let (mut parts, body) = resp.into_parts();
     let cap = gw.config.errors.max_inspect_bytes;
     let (raw, complete) = read_capped(body, cap, ctx.deadline).await;
@@ -85,24 +86,26 @@ pub async fn rewrite<'g>(
     // envelope's are set in the map (parsed with room for them, see `h1_wire`). A kept head's
     // fields stay bytes: the map then holds the envelope's fields, which replace the
     // upstream's of the same names when errgate's server writes the head.
-    let upstream_caches = match kept.as_deref() {
-        Some(head) => head.get(&header::CACHE_CONTROL).is_some(),
-        None => parts.headers.contains_key(header::CACHE_CONTROL),
-    };
-    let kept = kept.map(|mut head| {
-        head.retain(|name| !body_headers().contains(&name));
-        parts.headers.reserve(envelope::MAX_FIELDS);
-        head
-    });
-    if kept.is_none() {
-        remove_body_headers(&mut parts.headers);
-    }
+    let upstream_caches = drop_body_fields(kept.as_deref_mut(), &mut parts.headers);
     envelope::put_headers(&mut parts.headers, body.len(), &opts, !upstream_caches);
     let body = if ctx.head { Bytes::new() } else { body };
     (
         Response::from_parts(parts, ResponseBody::full_after(body, kept)),
         decision,
     )
+}
+
+/// Drops the upstream's fields that described its body, from the kept head if there is one,
+/// else from the map; returns whether the upstream said how to cache the response.
+fn drop_body_fields(kept: Option<&mut RawHead>, map: &mut HeaderMap) -> bool {
+    let Some(head) = kept else {
+        remove_body_headers(map);
+        return map.contains_key(header::CACHE_CONTROL);
+    };
+    head.retain(|name| !body_headers().contains(&name));
+    // Room for the envelope's fields, which replace the kept ones of the same names.
+    map.reserve(envelope::MAX_FIELDS);
+    head.get(&header::CACHE_CONTROL).is_some()
 }
 
 /// Removes the upstream's fields that described its body.

@@ -163,9 +163,7 @@ async fn connection(stream: TcpStream, peer: SocketAddr, shared: Shared) {
         let closing = !ctx.health.is_ready() && req.version() < http::Version::HTTP_2;
         let client = ctx.peer.clone();
         async move {
-            let (mut parts, body) = req.into_parts();
-            let fields = ReqFields::Map(std::mem::take(&mut parts.headers));
-            let req = http::Request::from_parts(parts, Some(body));
+            let (req, fields) = fields_apart(req);
             let mut resp = proxy::handle(gw, req, fields, client).await;
             if closing {
                 // Draining: answer, then close, instead of racing the client's next request.
@@ -183,6 +181,13 @@ async fn connection(stream: TcpStream, peer: SocketAddr, shared: Shared) {
     if let Some(Err(err)) = serve(conn.as_mut(), &mut stops).await {
         connection_failed(&current.load(), &*err, last_word);
     }
+}
+
+/// hyper's request as [`proxy::handle`] takes it: the fields beside the request.
+fn fields_apart(req: http::Request<hyper::body::Incoming>) -> (proxy::ClientRequest, ReqFields) {
+    let (mut parts, body) = req.into_parts();
+    let fields = ReqFields::Map(std::mem::take(&mut parts.headers));
+    (http::Request::from_parts(parts, Some(body)), fields)
 }
 
 /// Runs a connection to its end: asked to finish by the first token (graceful: in-flight
