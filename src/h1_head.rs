@@ -51,8 +51,6 @@ pub struct Facts {
     bad_length: bool,
     /// The connection may carry another request after this response.
     pub keep_alive: bool,
-    /// `TE` is kept: the first `TE` field is `trailers`.
-    te_trailers: Option<bool>,
     /// `Connection` nominates fields other than its usual options: hop-by-hop fields were
     /// kept in the map and still have to be removed.
     nominates: bool,
@@ -101,10 +99,7 @@ impl Facts {
                 true
             }
             // `TE: trailers` is end-to-end in practice (gRPC needs it); any other TE is not.
-            // The first `TE` field decides for all, as in `strip_hop_by_hop`.
-            Role::Te => !*self
-                .te_trailers
-                .get_or_insert_with(|| value.eq_ignore_ascii_case(b"trailers")),
+            Role::Te => !crate::headers::is_te_trailers(value),
             Role::Plain => false,
             Role::Connection | Role::Hop => true,
         }

@@ -142,11 +142,15 @@ fn map_keep_alive(version: Version, headers: &HeaderMap) -> bool {
     !close
 }
 
+/// Sorted by name (each name's values in their order): removing fields from a map moves
+/// others, and the order of different names means nothing.
 fn pairs(map: &HeaderMap) -> Vec<(String, Vec<u8>)> {
     let pairs = map
         .iter()
         .map(|(n, v)| (n.to_string(), v.as_bytes().to_vec()));
-    pairs.collect()
+    let mut pairs: Vec<_> = pairs.collect();
+    pairs.sort_by(|a, b| a.0.cmp(&b.0));
+    pairs
 }
 
 /// Field blocks that exercise framing, keep-alive and every hop-by-hop rule.

@@ -59,12 +59,22 @@ pub fn strip_hop_by_hop(headers: &mut HeaderMap) {
         }
     }
     // `TE: trailers` is end-to-end in practice (gRPC needs it); any other TE is hop-by-hop.
-    if te
-        && headers
-            .get(header::TE)
-            .is_some_and(|v| !v.as_bytes().eq_ignore_ascii_case(b"trailers"))
-    {
+    let all_trailers = || {
+        headers
+            .get_all(header::TE)
+            .iter()
+            .all(|v| is_te_trailers(v.as_bytes()))
+    };
+    if te && !all_trailers() {
+        let all = headers.get_all(header::TE).iter();
+        let trailers: Vec<HeaderValue> = all
+            .filter(|v| is_te_trailers(v.as_bytes()))
+            .cloned()
+            .collect();
         headers.remove(header::TE);
+        for value in trailers {
+            headers.append(header::TE, value);
+        }
     }
 }
 
@@ -95,6 +105,11 @@ pub fn nominated(value: &[u8], out: &mut Vec<HeaderName>) {
             out.push(name);
         }
     }
+}
+
+/// A `TE` field errgate passes on: `trailers` and nothing else.
+pub fn is_te_trailers(value: &[u8]) -> bool {
+    value.trim_ascii().eq_ignore_ascii_case(b"trailers")
 }
 
 /// A field value as `HeaderValue::to_str` reads it: visible ASCII (and tabs) only.
@@ -178,7 +193,9 @@ impl Forwarded<'_> {
             || *name == X_FORWARDED_FOR
             || *name == X_FORWARDED_PROTO
             || *name == X_REQUEST_ID
-            || (self.host.is_some() && *name == X_FORWARDED_HOST)
+            // Replaced by the host the client addressed, or dropped: a client without `Host`
+            // must not name one for the upstream.
+            || *name == X_FORWARDED_HOST
     }
 }
 
@@ -191,9 +208,10 @@ pub fn add_forwarded(
 ) {
     append_forwarded_for(headers, fwd.client_ip);
     headers.insert(&X_FORWARDED_PROTO, HeaderValue::from_static("http"));
-    if let Some(host) = fwd.host {
-        headers.insert(&X_FORWARDED_HOST, host.clone());
-    }
+    match fwd.host {
+        Some(host) => headers.insert(&X_FORWARDED_HOST, host.clone()),
+        None => headers.remove(&X_FORWARDED_HOST),
+    };
     headers.insert(&X_REQUEST_ID, fwd.request_id.clone());
     match (host_override, fwd.host) {
         (Some(h), _) => {

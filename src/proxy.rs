@@ -113,11 +113,21 @@ pub fn handle(
 }
 
 /// The host the client addressed: the URI authority (HTTP/2, absolute-form) or `Host`.
-fn request_host(uri: &http::Uri, fields: &ReqFields) -> Option<HeaderValue> {
-    if let Some(auth) = uri.authority() {
-        return HeaderValue::from_str(auth.as_str()).ok();
+/// More than one `Host` is refused (RFC 9112 §3.2): proxies that pick different ones can be
+/// played against each other.
+fn request_host(uri: &http::Uri, fields: &ReqFields) -> Result<Option<HeaderValue>, ProxyError> {
+    if fields
+        .iter()
+        .filter(|(n, _)| **n == header::HOST)
+        .nth(1)
+        .is_some()
+    {
+        return Err(ProxyError::BadRequest("host"));
     }
-    fields.get(&header::HOST)
+    if let Some(auth) = uri.authority() {
+        return Ok(HeaderValue::from_str(auth.as_str()).ok());
+    }
+    Ok(fields.get(&header::HOST))
 }
 
 fn declared_length(fields: &ReqFields) -> Option<u64> {
@@ -153,7 +163,7 @@ fn forward<'a>(
         let method = req.method().clone();
         let uri = req.uri();
         let path = normalize_path(uri.path()).map_err(|_| ProxyError::BadRequest("path"))?;
-        let host = request_host(uri, &fields);
+        let host = request_host(uri, &fields)?;
         let host_text = host.as_ref().and_then(|h| h.to_str().ok());
         let entry = gw.route(host_text, &path).ok_or(ProxyError::NoRoute)?;
         log.route = Some(entry.name.clone());
@@ -178,12 +188,14 @@ fn forward<'a>(
             .record_request(Instant::from_std(log.started));
 
         let retry = &entry.route.retry;
-        let idempotent = retry::is_idempotent(&method, &fields, retry);
         let upgrade_value = is_upgrade.then(|| fields.get(&header::UPGRADE)).flatten();
         fields.strip_hop_by_hop();
         if let (Some(value), ReqFields::Map(map)) = (upgrade_value, &mut fields) {
             upgrade::restore_request_headers(map, value);
         }
+        // After the strip: a key the client's `Connection` names is not sent, so it makes
+        // nothing idempotent.
+        let idempotent = retry::is_idempotent(&method, &fields, retry);
         let source = match body.filter(|b| !b.is_end_stream()) {
             None => Source::empty(),
             Some(body) if idempotent && declared.is_none_or(|n| n <= retry.max_body_bytes) => {

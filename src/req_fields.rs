@@ -95,17 +95,13 @@ impl ReqFields {
         let head = &raw.head;
         let bytes = |start: usize, end: usize| head.get(start..end).unwrap_or_default();
         let mut nominated = Vec::new();
-        let mut te_kept = None;
         for (name, start, end) in &raw.fields {
             if *name == header::CONNECTION {
                 headers::nominated(bytes(*start, *end), &mut nominated);
-            } else if *name == header::TE && te_kept.is_none() {
-                // The first `TE` decides for all of them, as a map lookup would.
-                te_kept = Some(bytes(*start, *end).eq_ignore_ascii_case(b"trailers"));
             }
         }
-        raw.fields.retain(|(name, ..)| {
-            let te = *name == header::TE && te_kept == Some(false);
+        raw.fields.retain(|(name, start, end)| {
+            let te = *name == header::TE && !headers::is_te_trailers(bytes(*start, *end));
             !(te || headers::is_fixed_hop_by_hop(name) || nominated.contains(name))
         });
     }

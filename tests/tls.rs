@@ -19,8 +19,8 @@ use support::*;
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 
-/// What the TLS upstream saw: (path, HTTP version) of each request.
-type Seen = Arc<Mutex<Vec<(String, Version)>>>;
+/// What the TLS upstream saw: path, HTTP version and fields of each request.
+type Seen = Arc<Mutex<Vec<(String, Version, http::HeaderMap)>>>;
 
 /// A throw-away CA and a server certificate it signed for `localhost` and `127.0.0.1`.
 struct Pki {
@@ -77,9 +77,9 @@ async fn tls_backend(server: Arc<rustls::ServerConfig>) -> (SocketAddr, Seen) {
                 let svc = hyper::service::service_fn(move |req: http::Request<_>| {
                     let log = log.clone();
                     async move {
-                        log.lock()
-                            .unwrap()
-                            .push((req.uri().path().to_string(), req.version()));
+                        let path = req.uri().path().to_string();
+                        let fields = req.headers().clone();
+                        log.lock().unwrap().push((path, req.version(), fields));
                         Ok::<_, std::convert::Infallible>(
                             Response::builder()
                                 .header("content-type", "text/plain")
@@ -136,7 +136,17 @@ async fn proxied_get_over(alpn: &[&[u8]], host: &str, tag: &str) -> Vec<(String,
     let ca = temp_file(&format!("{tag}-ca.pem"), &pki.ca_pem);
     let endpoint = format!("https://{host}:{}", backend.port());
     let gw = Gateway::start(&https_config(&endpoint, Some(&ca))).await;
-    let (parts, body) = send(get(&gw.url("/over/tls?x=1"))).await;
+    // A plain GET: errgate's own server reads it (its fields stay bytes) and hyper's client,
+    // which speaks TLS, gets them as a map.
+    let req = http::Request::get(gw.url("/over/tls?x=1"))
+        .header("x-custom", "kept")
+        .header("connection", "x-hop")
+        .header("x-hop", "dropped")
+        .header("x-forwarded-for", "1.1.1.1")
+        .header("x-request-id", "tls-1")
+        .body(full(""))
+        .unwrap();
+    let (parts, body) = send(req).await;
     assert_eq!(parts.status, 200, "{}", String::from_utf8_lossy(&body));
     assert_eq!(&body[..], "hello over tls \u{2713}".as_bytes());
     assert_eq!(parts.headers["content-type"], "text/plain");
@@ -149,7 +159,18 @@ async fn proxied_get_over(alpn: &[&[u8]], host: &str, tag: &str) -> Vec<(String,
         "the upstream saw exactly one request: {seen:?}"
     );
     assert_eq!(seen[0].0, "/over/tls");
-    seen
+    let fields = &seen[0].2;
+    assert_eq!(fields["x-custom"], "kept");
+    assert!(
+        fields.get("x-hop").is_none(),
+        "a field Connection names went upstream"
+    );
+    assert_eq!(fields["x-forwarded-for"], "1.1.1.1, 127.0.0.1");
+    assert_eq!(fields["x-request-id"], "tls-1");
+    assert!(fields.get("x-forwarded-host").is_some());
+    seen.into_iter()
+        .map(|(path, version, _)| (path, version))
+        .collect()
 }
 
 #[tokio::test]

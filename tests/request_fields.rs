@@ -1,0 +1,127 @@
+//! The client's fields on their way upstream, through errgate's own server (the fields stay
+//! the head's bytes) and through hyper's (a map; a request with a body goes there): one `Host`
+//! only, no client-chosen `X-Forwarded-Host`, and a key the client's `Connection` names makes
+//! nothing retryable.
+
+mod support;
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use support::*;
+use tokio::io::AsyncWriteExt;
+
+/// A backend that records each request head it reads and answers 200.
+async fn head_backend() -> (SocketAddr, Arc<Mutex<Vec<String>>>) {
+    let heads = Arc::new(Mutex::new(Vec::new()));
+    let log = heads.clone();
+    let (addr, _) = raw_backend(move |mut stream| {
+        let log = log.clone();
+        async move {
+            loop {
+                let head = read_head(&mut stream).await;
+                if head.is_empty() {
+                    return;
+                }
+                log.lock().unwrap().push(head);
+                let ok = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+                if stream.write_all(ok).await.is_err() {
+                    return;
+                }
+            }
+        }
+    })
+    .await;
+    (addr, heads)
+}
+
+/// The same request as errgate's own server takes it and, with a one-byte body, as hyper's.
+fn both_ways(head: &str) -> [String; 2] {
+    let own = format!("GET /x HTTP/1.1\r\n{head}Connection: close\r\n\r\n");
+    let hyper =
+        format!("POST /x HTTP/1.1\r\n{head}Content-Length: 1\r\nConnection: close\r\n\r\nx");
+    [own, hyper]
+}
+
+#[tokio::test]
+async fn a_second_host_is_refused_with_400_before_anything_goes_upstream() {
+    let (backend, heads) = head_backend().await;
+    let gw = Gateway::start(&config_for(&backend.to_string(), "")).await;
+    for request in both_ways("Host: a.example\r\nHost: b.example\r\n") {
+        let answer = raw_exchange(gw.addr, request.as_bytes()).await;
+        assert!(
+            answer.starts_with("HTTP/1.1 400"),
+            "{request:?} got {answer:?}"
+        );
+        assert!(answer.contains("\"error\":\"BAD_REQUEST\""), "{answer}");
+    }
+    for request in both_ways("Host: a.example\r\n") {
+        let answer = raw_exchange(gw.addr, request.as_bytes()).await;
+        assert!(
+            answer.starts_with("HTTP/1.1 200"),
+            "{request:?} got {answer:?}"
+        );
+    }
+    assert_eq!(
+        heads.lock().unwrap().len(),
+        2,
+        "only the single-Host requests went on"
+    );
+    gw.stop().await;
+}
+
+#[tokio::test]
+async fn without_a_host_the_client_s_x_forwarded_host_is_dropped() {
+    let (backend, heads) = head_backend().await;
+    let gw = Gateway::start(&config_for(&backend.to_string(), "")).await;
+    for request in both_ways("X-Forwarded-Host: evil.example\r\nX-Kept: 1\r\n") {
+        let answer = raw_exchange(gw.addr, request.as_bytes()).await;
+        assert!(
+            answer.starts_with("HTTP/1.1 200"),
+            "{request:?} got {answer:?}"
+        );
+    }
+    for request in both_ways("Host: good.example\r\nX-Forwarded-Host: evil.example\r\n") {
+        raw_exchange(gw.addr, request.as_bytes()).await;
+    }
+    let heads = heads.lock().unwrap().clone();
+    assert_eq!(heads.len(), 4);
+    for head in &heads {
+        let head = head.to_ascii_lowercase();
+        assert!(!head.contains("evil.example"), "{head}");
+    }
+    assert!(heads[0].to_ascii_lowercase().contains("x-kept: 1"));
+    assert!(
+        heads[2]
+            .to_ascii_lowercase()
+            .contains("x-forwarded-host: good.example")
+    );
+    gw.stop().await;
+}
+
+#[tokio::test]
+async fn an_idempotency_key_the_client_calls_hop_by_hop_makes_nothing_retryable() {
+    let backend = Scripted::start(|_| Action::status(503)).await;
+    let config = retry_config(&[backend.addr], "attempts = 3", "eject_after = 0", "");
+    let gw = Gateway::start(&config).await;
+    // A POST with an empty body goes through errgate's own server, one with a body through
+    // hyper's.
+    for (body, retried) in [("", true), ("x", true), ("", false), ("x", false)] {
+        let before = backend.count();
+        let hop = if retried {
+            ""
+        } else {
+            "Connection: idempotency-key\r\n"
+        };
+        let request = format!(
+            "POST /orders HTTP/1.1\r\nHost: a\r\nIdempotency-Key: k-1\r\n{hop}\
+             Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        let answer = raw_exchange(gw.addr, request.as_bytes()).await;
+        assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
+        let attempts = backend.count() - before;
+        assert_eq!(attempts, if retried { 3 } else { 1 }, "{request:?}");
+    }
+    gw.stop().await;
+}
