@@ -8,8 +8,7 @@
 //! keeps every field in the map: [`crate::headers::strip_hop_by_hop`] removes them later, as
 //! for hyper's responses.
 
-use bytes::Bytes;
-use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use http::header::{self, HeaderName};
 use http::{Method, StatusCode, Version};
 
 use crate::h1_wire::{Framing, WireError};
@@ -160,23 +159,6 @@ pub fn scan(
     facts.keep_alive = !connection.close && (version != Version::HTTP_10 || connection.keep_alive);
     facts.nominates = connection.nominates;
     Ok(facts)
-}
-
-/// Appends `fields` to `map`, their values slices of `head` (no copies).
-pub fn append_fields(
-    head: &Bytes,
-    fields: impl IntoIterator<Item = Field>,
-    map: &mut HeaderMap,
-) -> Result<(), WireError> {
-    for f in fields {
-        if head.get(f.start..f.end).is_none() {
-            return Err(WireError::BadHeader);
-        }
-        let value = HeaderValue::from_maybe_shared(head.slice(f.start..f.end))
-            .map_err(|_| WireError::BadHeader)?;
-        map.append(f.name, value);
-    }
-    Ok(())
 }
 
 /// The tokens of all `Connection` fields.

@@ -155,7 +155,10 @@ impl Seen {
         if *name == header::TRANSFER_ENCODING {
             return;
         }
+        let mut value = value;
         if *name == header::CONTENT_LENGTH {
+            // `2, 2` goes on as `2`.
+            value = crate::raw_head::agreed_length(value).unwrap_or(value);
             match parse_length(value) {
                 Some(n) if self.length.is_none() && !no_length => self.length = Some(n),
                 _ => return,

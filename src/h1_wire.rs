@@ -190,7 +190,7 @@ pub fn parse_response(
     };
     let mut headers = HeaderMap::with_capacity(kept + room);
     let fields = fields.drain(..).filter(|f| keep_hop || !f.hop);
-    h1_head::append_fields(&head, fields, &mut headers)?;
+    crate::raw_head::append_fields(&head, fields, &mut headers)?;
     if facts.length_overridden() {
         // A length the body does not have must not reach the client (RFC 9112 §6.3: an
         // intermediary forwarding such a message removes it).

@@ -11,10 +11,11 @@
 //! every response of a client that hyper serves.
 
 use bytes::Bytes;
-use http::header::{HeaderMap, HeaderName};
+use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::{Response, StatusCode};
 
-use crate::h1_head::{self, Facts, Fields};
+use crate::h1_head::{Facts, Field, Fields};
+use crate::h1_wire::WireError;
 use crate::upstream_body::UpstreamBody;
 
 /// The head's bytes and its end-to-end fields (name and where the value is).
@@ -75,7 +76,7 @@ impl RawHead {
         let mut map = HeaderMap::with_capacity(self.fields.len() + added.len() + room);
         // httparse accepts exactly the value bytes `HeaderValue` does (a test checks all 256)
         // and the positions are the scan's, so this cannot fail in practice.
-        let _ = h1_head::append_fields(&self.head, self.fields, &mut map);
+        let _ = append_fields(&self.head, self.fields, &mut map);
         map.extend(added);
         map
     }
@@ -88,6 +89,47 @@ pub fn materialize(resp: &mut Response<UpstreamBody>, room: usize) {
         let added = std::mem::take(resp.headers_mut());
         *resp.headers_mut() = raw.into_map_with_room(added, room);
     }
+}
+
+/// Appends `fields` to `map`, their values slices of `head` (no copies).
+pub fn append_fields(
+    head: &Bytes,
+    fields: impl IntoIterator<Item = Field>,
+    map: &mut HeaderMap,
+) -> Result<(), WireError> {
+    let mut length: Option<&[u8]> = None;
+    for f in fields {
+        let Some(bytes) = head.get(f.start..f.end) else {
+            return Err(WireError::BadHeader);
+        };
+        let mut end = f.end;
+        if f.name == header::CONTENT_LENGTH {
+            // Agreeing repeats (`2, 2`, or a second field saying 2) go on as one number:
+            // hyper's server answers nothing at all to a length it cannot take. Lengths that
+            // disagree are left for the framing to refuse.
+            if let Some(number) = agreed_length(bytes) {
+                match length {
+                    Some(seen) if seen == number => continue,
+                    Some(_) => {}
+                    None => {
+                        length = Some(number);
+                        end = f.start + number.len();
+                    }
+                }
+            }
+        }
+        let value = HeaderValue::from_maybe_shared(head.slice(f.start..end))
+            .map_err(|_| WireError::BadHeader)?;
+        map.append(f.name, value);
+    }
+    Ok(())
+}
+
+/// The one number a `Content-Length` value says, if its list elements all agree (`7, 7`).
+pub fn agreed_length(value: &[u8]) -> Option<&[u8]> {
+    let mut parts = value.split(|&b| b == b',').map(<[u8]>::trim_ascii);
+    let first = parts.next()?;
+    parts.all(|p| p == first).then_some(first)
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
 use support::*;
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// A backend that records each request head it reads and answers 200.
 async fn head_backend() -> (SocketAddr, Arc<Mutex<Vec<String>>>) {
@@ -124,4 +124,54 @@ async fn an_idempotency_key_the_client_calls_hop_by_hop_makes_nothing_retryable(
         assert_eq!(attempts, if retried { 3 } else { 1 }, "{request:?}");
     }
     gw.stop().await;
+}
+
+/// An upstream that repeats an agreeing `Content-Length` (RFC 9110 §8.6 lets a recipient take
+/// it) gets its response to the client through either server, `HEAD` included.
+#[tokio::test]
+async fn a_repeated_content_length_reaches_the_client_once() {
+    let repeats = [
+        "Content-Length: 2\r\nContent-Length: 2\r\n",
+        "Content-Length: 2, 2\r\n",
+    ];
+    for lengths in repeats {
+        let reply = format!("HTTP/1.1 200 OK\r\n{lengths}\r\n");
+        let (backend, _) = raw_backend(move |mut stream| {
+            let reply = reply.clone();
+            async move {
+                loop {
+                    let head = read_head(&mut stream).await;
+                    if head.is_empty() {
+                        return;
+                    }
+                    // A request body, if any, is one byte (`both_ways`).
+                    if head.to_ascii_lowercase().contains("content-length: 1\r\n") {
+                        let _ = stream.read_exact(&mut [0u8; 1]).await;
+                    }
+                    let body: &[u8] = if head.starts_with("HEAD") { b"" } else { b"ok" };
+                    let _ = stream.write_all(&[reply.as_bytes(), body].concat()).await;
+                }
+            }
+        })
+        .await;
+        let gw = Gateway::start(&config_for(&backend.to_string(), "")).await;
+        for method in ["GET", "HEAD"] {
+            for request in both_ways("Host: a\r\n") {
+                let request = request
+                    .replacen("GET", method, 1)
+                    .replacen("POST", method, 1);
+                let answer = raw_exchange(gw.addr, request.as_bytes()).await;
+                assert!(
+                    answer.starts_with("HTTP/1.1 200"),
+                    "{request:?} got {answer:?}"
+                );
+                let lengths = answer
+                    .to_ascii_lowercase()
+                    .matches("content-length: 2\r\n")
+                    .count();
+                assert_eq!(lengths, 1, "{request:?} got {answer:?}");
+            }
+        }
+        gw.stop().await;
+    }
 }
