@@ -18,9 +18,16 @@ use crate::raw_head::RawHead;
 use crate::upstream_body::UpstreamBody;
 
 static CONTENT_MD5: HeaderName = HeaderName::from_static("content-md5");
+static X_POWERED_BY: HeaderName = HeaderName::from_static("x-powered-by");
+static X_ASPNET_VERSION: HeaderName = HeaderName::from_static("x-aspnet-version");
+static X_ASPNETMVC_VERSION: HeaderName = HeaderName::from_static("x-aspnetmvc-version");
+static X_DEBUG_TOKEN: HeaderName = HeaderName::from_static("x-debug-token");
+static X_DEBUG_TOKEN_LINK: HeaderName = HeaderName::from_static("x-debug-token-link");
 
-/// Headers that described the upstream's body, which the envelope replaces.
-fn body_headers() -> [&'static HeaderName; 9] {
+/// Headers that described the upstream's body, which the envelope replaces, and those that
+/// name the upstream's software and versions or link to its debug profiler: an error page is
+/// where scanners look for them, and the envelope hides the backend's internals.
+fn body_headers() -> [&'static HeaderName; 15] {
     [
         &header::CONTENT_TYPE,
         &header::CONTENT_LENGTH,
@@ -31,6 +38,12 @@ fn body_headers() -> [&'static HeaderName; 9] {
         &header::CONTENT_RANGE,
         &header::CONTENT_DISPOSITION,
         &header::CONTENT_LOCATION,
+        &header::SERVER,
+        &X_POWERED_BY,
+        &X_ASPNET_VERSION,
+        &X_ASPNETMVC_VERSION,
+        &X_DEBUG_TOKEN,
+        &X_DEBUG_TOKEN_LINK,
     ]
 }
 
@@ -113,7 +126,7 @@ fn remove_body_headers(upstream: &mut HeaderMap) {
     // One pass over the (few) fields finds which body headers are there, so only those are
     // looked up again to be removed (each removal hashes its name).
     let doomed = body_headers();
-    let mut present = [false; 9];
+    let mut present = [false; 15];
     for name in upstream.keys() {
         if let Some(i) = doomed.iter().position(|d| *d == name) {
             present[i] = true;
