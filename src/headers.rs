@@ -136,12 +136,6 @@ pub fn is_upgrade_request(headers: &HeaderMap) -> bool {
             .any(|t| t.trim().eq_ignore_ascii_case("upgrade"))
 }
 
-/// A client's request id if it is sane (visible ASCII, at most 128 bytes).
-pub fn client_request_id(headers: &HeaderMap) -> Option<&HeaderValue> {
-    let value = headers.get(&X_REQUEST_ID)?;
-    sane_request_id(value.as_bytes()).then_some(value)
-}
-
 /// Whether a client's request id can be passed on (visible ASCII, at most 128 bytes).
 pub fn sane_request_id(bytes: &[u8]) -> bool {
     !bytes.is_empty()
