@@ -59,21 +59,14 @@ pub fn strip_hop_by_hop(headers: &mut HeaderMap) {
         }
     }
     // `TE: trailers` is end-to-end in practice (gRPC needs it); any other TE is hop-by-hop.
-    let all_trailers = || {
-        headers
-            .get_all(header::TE)
-            .iter()
-            .all(|v| is_te_trailers(v.as_bytes()))
-    };
-    if te && !all_trailers() {
-        let all = headers.get_all(header::TE).iter();
-        let trailers: Vec<HeaderValue> = all
-            .filter(|v| is_te_trailers(v.as_bytes()))
-            .cloned()
-            .collect();
-        headers.remove(header::TE);
-        for value in trailers {
-            headers.append(header::TE, value);
+    if te {
+        let all: Vec<HeaderValue> = headers.get_all(header::TE).iter().cloned().collect();
+        let trailers = all.iter().filter(|v| is_te_trailers(v.as_bytes())).count();
+        if trailers < all.len() {
+            headers.remove(header::TE);
+            for value in all.into_iter().filter(|v| is_te_trailers(v.as_bytes())) {
+                headers.append(header::TE, value);
+            }
         }
     }
 }

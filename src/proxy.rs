@@ -116,18 +116,13 @@ pub fn handle(
 /// More than one `Host` is refused (RFC 9112 §3.2): proxies that pick different ones can be
 /// played against each other.
 fn request_host(uri: &http::Uri, fields: &ReqFields) -> Result<Option<HeaderValue>, ProxyError> {
-    if fields
-        .iter()
-        .filter(|(n, _)| **n == header::HOST)
-        .nth(1)
-        .is_some()
-    {
-        return Err(ProxyError::BadRequest("host"));
+    let host = fields
+        .get_only(&header::HOST)
+        .map_err(|_| ProxyError::BadRequest("host"))?;
+    match uri.authority() {
+        Some(auth) => Ok(HeaderValue::from_str(auth.as_str()).ok()),
+        None => Ok(host),
     }
-    if let Some(auth) = uri.authority() {
-        return Ok(HeaderValue::from_str(auth.as_str()).ok());
-    }
-    Ok(fields.get(&header::HOST))
 }
 
 fn declared_length(fields: &ReqFields) -> Option<u64> {

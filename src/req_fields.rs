@@ -24,6 +24,10 @@ impl RawFields {
     }
 }
 
+/// A field that must appear at most once appeared more often.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Repeated;
+
 /// A request's fields, as a map or as the bytes errgate's own server read.
 #[derive(Debug)]
 pub enum ReqFields {
@@ -57,6 +61,26 @@ impl ReqFields {
                 .iter()
                 .find(|(n, ..)| n == name)
                 .and_then(|(_, start, end)| value(&raw.head, *start, *end)),
+        }
+    }
+
+    /// The value of the only field named `name`, found in one pass; [`Repeated`] if there
+    /// are several.
+    pub fn get_only(&self, name: &HeaderName) -> Result<Option<HeaderValue>, Repeated> {
+        match self {
+            ReqFields::Map(map) => {
+                let mut all = map.get_all(name).iter();
+                let first = all.next().cloned();
+                all.next().map_or(Ok(first), |_| Err(Repeated))
+            }
+            ReqFields::Raw(raw) => {
+                let mut named = raw.fields.iter().filter(|(n, ..)| n == name);
+                let first = named.next();
+                if named.next().is_some() {
+                    return Err(Repeated);
+                }
+                Ok(first.and_then(|(_, start, end)| value(&raw.head, *start, *end)))
+            }
         }
     }
 
