@@ -113,14 +113,22 @@ pub fn handle(
 }
 
 /// The host the client addressed: the URI authority (HTTP/2, absolute-form) or `Host`.
-/// More than one `Host` is refused (RFC 9112 §3.2): proxies that pick different ones can be
-/// played against each other.
-fn request_host(uri: &http::Uri, fields: &ReqFields) -> Result<Option<HeaderValue>, ProxyError> {
+/// More than one `Host` is refused, and so is an HTTP/1.1 request with none (RFC 9112 §3.2,
+/// as nginx and HAProxy do): proxies that pick different ones can be played against each
+/// other, and routing by host needs the host.
+fn request_host(
+    version: http::Version,
+    uri: &http::Uri,
+    fields: &ReqFields,
+) -> Result<Option<HeaderValue>, ProxyError> {
     let host = fields
         .get_only(&header::HOST)
         .map_err(|_| ProxyError::BadRequest("host"))?;
     match uri.authority() {
         Some(auth) => Ok(HeaderValue::from_str(auth.as_str()).ok()),
+        None if host.is_none() && version == http::Version::HTTP_11 => {
+            Err(ProxyError::BadRequest("host"))
+        }
         None => Ok(host),
     }
 }
@@ -158,7 +166,7 @@ fn forward<'a>(
         let method = req.method().clone();
         let uri = req.uri();
         let path = normalize_path(uri.path()).map_err(|_| ProxyError::BadRequest("path"))?;
-        let host = request_host(uri, &fields)?;
+        let host = request_host(req.version(), uri, &fields)?;
         let host_text = host.as_ref().and_then(|h| h.to_str().ok());
         let entry = gw.route(host_text, &path).ok_or(ProxyError::NoRoute)?;
         log.route = Some(entry.name.clone());

@@ -37,10 +37,36 @@ async fn head_backend() -> (SocketAddr, Arc<Mutex<Vec<String>>>) {
 
 /// The same request as errgate's own server takes it and, with a one-byte body, as hyper's.
 fn both_ways(head: &str) -> [String; 2] {
-    let own = format!("GET /x HTTP/1.1\r\n{head}Connection: close\r\n\r\n");
+    both_ways_in("1.1", head)
+}
+
+fn both_ways_in(version: &str, head: &str) -> [String; 2] {
+    let own = format!("GET /x HTTP/{version}\r\n{head}Connection: close\r\n\r\n");
     let hyper =
-        format!("POST /x HTTP/1.1\r\n{head}Content-Length: 1\r\nConnection: close\r\n\r\nx");
+        format!("POST /x HTTP/{version}\r\n{head}Content-Length: 1\r\nConnection: close\r\n\r\nx");
     [own, hyper]
+}
+
+#[tokio::test]
+async fn an_http_1_1_request_without_host_is_refused_with_400_and_http_1_0_is_served() {
+    let (backend, heads) = head_backend().await;
+    let gw = Gateway::start(&config_for(&backend.to_string(), "")).await;
+    for request in both_ways("X-A: 1\r\n") {
+        let answer = raw_exchange(gw.addr, request.as_bytes()).await;
+        assert!(
+            answer.starts_with("HTTP/1.1 400"),
+            "{request:?} got {answer:?}"
+        );
+        assert!(answer.contains("\"error\":\"BAD_REQUEST\""), "{answer}");
+    }
+    assert!(heads.lock().unwrap().is_empty(), "nothing went upstream");
+    // HTTP/1.0 has no Host requirement: such a client is served.
+    for request in both_ways_in("1.0", "X-A: 1\r\n") {
+        let answer = raw_exchange(gw.addr, request.as_bytes()).await;
+        assert!(answer.contains(" 200 "), "{request:?} got {answer:?}");
+    }
+    assert_eq!(heads.lock().unwrap().len(), 2);
+    gw.stop().await;
 }
 
 #[tokio::test]
@@ -74,12 +100,10 @@ async fn a_second_host_is_refused_with_400_before_anything_goes_upstream() {
 async fn without_a_host_the_client_s_x_forwarded_host_is_dropped() {
     let (backend, heads) = head_backend().await;
     let gw = Gateway::start(&config_for(&backend.to_string(), "")).await;
-    for request in both_ways("X-Forwarded-Host: evil.example\r\nX-Kept: 1\r\n") {
+    // Only an HTTP/1.0 client may leave `Host` out.
+    for request in both_ways_in("1.0", "X-Forwarded-Host: evil.example\r\nX-Kept: 1\r\n") {
         let answer = raw_exchange(gw.addr, request.as_bytes()).await;
-        assert!(
-            answer.starts_with("HTTP/1.1 200"),
-            "{request:?} got {answer:?}"
-        );
+        assert!(answer.contains(" 200 "), "{request:?} got {answer:?}");
     }
     for request in both_ways("Host: good.example\r\nX-Forwarded-Host: evil.example\r\n") {
         raw_exchange(gw.addr, request.as_bytes()).await;
