@@ -178,3 +178,47 @@ listen_overflows() {
 origin_accepts() {
     curl -s --max-time 2 "$1" | awk 'NR == 3 { print $1 }'
 }
+
+# Bodies: exactly 100 bytes of text, 10 KiB of bytes, and a 400-byte HTML error page. No '"',
+# '$', '|' or '&' in the inline ones (they go into nginx strings through sed).
+make_bodies() {
+    SMALL_BODY=$(printf 'errgate-bench-%086d' 0)
+    ERR_BODY='<!DOCTYPE html><html><head><title>500 Internal Server Error</title></head><body><h1>Internal Server Error</h1><p>The server encountered an internal error and was unable to complete your request. Either the server is overloaded or there is an error in the application.</p><hr><address>origin/1.0 at 127.0.0.1</address><p>'
+    local end='</p></body></html>'
+    ERR_BODY+=$(printf '%*s' $((400 - ${#ERR_BODY} - ${#end})) '' | tr ' ' '.')$end
+    [[ ${#SMALL_BODY} -eq 100 && ${#ERR_BODY} -eq 400 ]] || die "body sizes are wrong"
+    mkdir -p "$WORK/www" "$WORK/tmp"
+    head -c 10240 /dev/urandom >"$WORK/www/large.bin"
+}
+
+start_nginx() { # NAME CONF -> PID in $REPLY
+    nginx -p "$WORK" -c "$2" -e "$WORK/$1.error.log" -g 'daemon off;' 2>>"$WORK/$1.stderr" &
+    REPLY=$!
+    STARTED_PIDS+=("$REPLY")
+}
+
+# start_origin — the fixed-response nginx every target proxies to (after make_bodies): sets
+# ORIGIN_PORT, ORIGIN_PID and ORIGIN_STATUS (its stub_status URL).
+start_origin() {
+    ORIGIN_PORT=$(free_port)
+    ORIGIN_STATUS=http://127.0.0.1:$ORIGIN_PORT/origin_status
+    render "$BENCH_DIR/configs/origin.nginx.conf.tmpl" "$WORK/origin.conf" \
+        DIR="$WORK" ORIGIN_PORT="$ORIGIN_PORT" SMALL_BODY="$SMALL_BODY" ERR_BODY="$ERR_BODY"
+    start_nginx origin "$WORK/origin.conf"
+    # shellcheck disable=SC2034 # used by run.sh
+    ORIGIN_PID=$REPLY
+    wait_http "$ORIGIN_STATUS" 10
+}
+
+start_errgate() { # NAME PORT ADMIN_PORT HEADER_READ_TIMEOUT LOG_LEVEL -> PID in $REPLY
+    local name=$1
+    render "$BENCH_DIR/configs/errgate.toml.tmpl" "$WORK/$name.toml" \
+        ERRGATE_PORT="$2" ADMIN_PORT="$3" ORIGIN_PORT="$ORIGIN_PORT" HEADER_READ_TIMEOUT="$4"
+    # errgate logs one JSON access line per request on stdout at info: it goes to /dev/null,
+    # but it is still formatted and written (errgate-warn measures the difference).
+    env -u RUST_LOG ERRGATE_LOG="$5" "$ERRGATE_BIN" --config "$WORK/$name.toml" \
+        >/dev/null 2>>"$WORK/$name.stderr" &
+    REPLY=$!
+    STARTED_PIDS+=("$REPLY")
+    wait_http "http://127.0.0.1:$3/healthz" 15
+}

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # errgate against nginx and HAProxy, side by side in one run (issue 6). See bench/README.md.
 #
-#   bench/run.sh                 full run, about 10 minutes
+#   bench/run.sh                 full run, about 10 minutes (plus ~5 for the PGO build)
 #   QUICK=1 bench/run.sh         smoke run (1 repetition, 2 s cells, short idle hold)
 #
 # Environment: DURATION (seconds per cell), REPS (repetitions, >= 3 for a real result),
-# ERRGATE_BIN (skip the cargo build), IDLE_CONNS (default 10000), PROFILE=1 (perf profile of
+# ERRGATE_BIN (skip the build), PGO=0 (a plain release build instead of the profile-guided one
+# the container image ships, bench/pgo.sh), IDLE_CONNS (default 10000), PROFILE=1 (perf profile of
 # errgate in the 100 B pinned scenario, written beside the results), BUDGET_SECONDS (hard cap on
 # the measuring loop, default 840), KEEP_WORK=1 (keep the temp dir with configs and logs),
 # BENCH_LAYOUTS / BENCH_SCENARIOS (a subset, for experiments: "pinned", "small50 err50").
@@ -30,6 +31,7 @@ fi
 IDLE_CONNS=${IDLE_CONNS:-10000}
 IDLE_HOLD=${IDLE_HOLD:-30} # longest hold; released as soon as measured
 PROFILE=${PROFILE:-0}
+PGO=${PGO:-1}
 BUDGET_SECONDS=${BUDGET_SECONDS:-840}
 WARMUP=1          # seconds of load before a scenario's first repetition (fills the pools)
 SETTLE=0.5        # pause between runs
@@ -78,48 +80,26 @@ install_tools() {
 build_errgate() {
     if [[ -n ${ERRGATE_BIN:-} ]]; then
         [[ -x $ERRGATE_BIN ]] || die "ERRGATE_BIN=$ERRGATE_BIN is not executable"
+        ERRGATE_BUILD="given as ERRGATE_BIN=$ERRGATE_BIN"
         return
     fi
     command -v cargo >/dev/null || die "cargo not found (or set ERRGATE_BIN)"
+    if [[ $PGO == 1 ]]; then
+        # The build the container image ships: profile-guided (bench/pgo.sh).
+        log "building errgate (release, profile-guided: bench/pgo.sh)"
+        ERRGATE_BIN=$("$BENCH_DIR/pgo.sh")
+        ERRGATE_BUILD="profile-guided release build (bench/pgo.sh)"
+        return
+    fi
     log "building errgate (release)"
     (cd "$REPO_DIR" && cargo build --release --locked --quiet)
     ERRGATE_BIN=${CARGO_TARGET_DIR:-$REPO_DIR/target}/release/errgate
+    ERRGATE_BUILD="release build without profile (PGO=0)"
     [[ -x $ERRGATE_BIN ]] || die "no binary at $ERRGATE_BIN"
 }
 
-# Bodies: exactly 100 bytes of text, 10 KiB of bytes, and a 400-byte HTML error page. No '"',
-# '$', '|' or '&' in the inline ones (they go into nginx strings through sed).
-make_bodies() {
-    SMALL_BODY=$(printf 'errgate-bench-%086d' 0)
-    ERR_BODY='<!DOCTYPE html><html><head><title>500 Internal Server Error</title></head><body><h1>Internal Server Error</h1><p>The server encountered an internal error and was unable to complete your request. Either the server is overloaded or there is an error in the application.</p><hr><address>origin/1.0 at 127.0.0.1</address><p>'
-    local end='</p></body></html>'
-    ERR_BODY+=$(printf '%*s' $((400 - ${#ERR_BODY} - ${#end})) '' | tr ' ' '.')$end
-    [[ ${#SMALL_BODY} -eq 100 && ${#ERR_BODY} -eq 400 ]] || die "body sizes are wrong"
-    mkdir -p "$WORK/www" "$WORK/tmp"
-    head -c 10240 /dev/urandom >"$WORK/www/large.bin"
-}
-
-start_nginx() { # NAME CONF -> PID in $REPLY
-    nginx -p "$WORK" -c "$2" -e "$WORK/$1.error.log" -g 'daemon off;' 2>>"$WORK/$1.stderr" &
-    REPLY=$!
-    STARTED_PIDS+=("$REPLY")
-}
-
-start_errgate() { # NAME PORT ADMIN_PORT HEADER_READ_TIMEOUT LOG_LEVEL -> PID in $REPLY
-    local name=$1
-    render "$BENCH_DIR/configs/errgate.toml.tmpl" "$WORK/$name.toml" \
-        ERRGATE_PORT="$2" ADMIN_PORT="$3" ORIGIN_PORT="$ORIGIN_PORT" HEADER_READ_TIMEOUT="$4"
-    # errgate logs one JSON access line per request on stdout at info: it goes to /dev/null,
-    # but it is still formatted and written (errgate-warn measures the difference).
-    env -u RUST_LOG ERRGATE_LOG="$5" "$ERRGATE_BIN" --config "$WORK/$name.toml" \
-        >/dev/null 2>>"$WORK/$name.stderr" &
-    REPLY=$!
-    STARTED_PIDS+=("$REPLY")
-    wait_http "http://127.0.0.1:$3/healthz" 15
-}
-
 start_all() {
-    ORIGIN_PORT=$(free_port)
+    start_origin
     NGINX_PORT=$(free_port)
     NGINX_LOG_PORT=$(free_port)
     HAPROXY_PORT=$(free_port)
@@ -127,13 +107,6 @@ start_all() {
     ERRGATE_ADMIN=$(free_port)
     WARN_PORT=$(free_port)
     WARN_ADMIN=$(free_port)
-    ORIGIN_STATUS=http://127.0.0.1:$ORIGIN_PORT/origin_status
-
-    render "$BENCH_DIR/configs/origin.nginx.conf.tmpl" "$WORK/origin.conf" \
-        DIR="$WORK" ORIGIN_PORT="$ORIGIN_PORT" SMALL_BODY="$SMALL_BODY" ERR_BODY="$ERR_BODY"
-    start_nginx origin "$WORK/origin.conf"
-    ORIGIN_PID=$REPLY
-    wait_http "$ORIGIN_STATUS" 10
 
     render "$BENCH_DIR/configs/proxy.nginx.conf.tmpl" "$WORK/nginx-proxy.conf" \
         DIR="$WORK" ORIGIN_PORT="$ORIGIN_PORT" NGINX_PORT="$NGINX_PORT" \
@@ -476,6 +449,7 @@ machine_notes() {
         echo "- CPU: $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo), $(nproc) cores"
         echo "- Kernel: $(uname -sr)"
         echo "- wrk: $(wrk -v 2>&1 | awk 'NR == 1 { print $2 }'), nginx: $(nginx -v 2>&1 | sed 's/.*nginx\///'), HAProxy: $(haproxy -v | awk 'NR == 1 { print $3 }'), errgate: $("$ERRGATE_BIN" --version | awk '{ print $2 }') ($(git -C "$REPO_DIR" rev-parse --short HEAD 2>/dev/null || echo '?'))"
+        echo "- errgate build: $ERRGATE_BUILD"
         echo "- Load average before the run: $(cut -d' ' -f1-3 /proc/loadavg)"
         echo "- Other processes busy before the run (top, >= 10 % CPU): $(foreign_busy)"
         echo "- DURATION=${DURATION}s per cell, REPS=$REPS, warm-up ${WARMUP}s per scenario; wrk -t1 pinned, -t2 unpinned"
