@@ -199,9 +199,12 @@ fn forward<'a>(
         // After the strip: a key the client's `Connection` names is not sent, so it makes
         // nothing idempotent.
         let idempotent = retry::is_idempotent(&method, &fields, retry);
+        // Any method's body up to `retry.max_body_bytes` is read before the first attempt, as
+        // nginx does by default: a slow client does not hold an upstream connection, a connect
+        // failure is retried from memory, and errgate's own client sends it with the head.
         let source = match body.filter(|b| !b.is_end_stream()) {
             None => Source::empty(),
-            Some(body) if idempotent && declared.is_none_or(|n| n <= retry.max_body_bytes) => {
+            Some(body) if declared.is_none_or(|n| n <= retry.max_body_bytes) => {
                 // Cold, as the rewrite below: only requests with a body need it.
                 cold(Source::buffer(body, retry.max_body_bytes, limit, deadline)).await?
             }

@@ -1,7 +1,7 @@
 //! The client's request body on its way upstream, and what makes it replayable for a retry.
 //!
-//! - An empty body, and a body of an idempotent request up to `retry.max_body_bytes`, are held
-//!   in memory ([`Source::Replay`]) and sent again byte for byte on each attempt.
+//! - An empty body, and any request's body up to `retry.max_body_bytes`, are held in memory
+//!   ([`Source::Replay`]) and sent again byte for byte on each attempt the retry policy allows.
 //! - Anything else streams. A streamed body that the upstream client never started reading
 //!   (the connection failed first) comes back through a channel when the client drops it, so
 //!   a connect failure can be retried for any request without buffering it.

@@ -199,3 +199,22 @@ async fn a_repeated_content_length_reaches_the_client_once() {
         gw.stop().await;
     }
 }
+
+/// A small chunked POST is read whole before it goes upstream (any method's body up to
+/// `retry.max_body_bytes`, as nginx buffers request bodies): the upstream gets it with its
+/// length and errgate's own client sends it.
+#[tokio::test]
+async fn a_small_chunked_post_goes_upstream_with_its_length() {
+    let (backend, heads) = head_backend().await;
+    let gw = Gateway::start(&config_for(&backend.to_string(), "")).await;
+    let request = "POST /x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\
+                   Connection: close\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n";
+    let answer = raw_exchange(gw.addr, request.as_bytes()).await;
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    let heads = heads.lock().unwrap().clone();
+    assert_eq!(heads.len(), 1);
+    let head = heads[0].to_ascii_lowercase();
+    assert!(head.contains("\r\ncontent-length: 11\r\n"), "{head}");
+    assert!(!head.contains("transfer-encoding"), "{head}");
+    gw.stop().await;
+}

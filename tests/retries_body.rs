@@ -1,4 +1,5 @@
-//! Request bodies and retries (DESIGN §4): a replayed body is byte-identical, a body over
+//! Request bodies and retries (DESIGN §4): any method's body up to `retry.max_body_bytes` is
+//! read before the first attempt, a replayed body is byte-identical, a body over
 //! `retry.max_body_bytes` is not replayed (except after a connect failure, when nothing was
 //! sent), and nothing is retried once response bytes reached the client.
 
@@ -113,10 +114,44 @@ async fn a_large_post_goes_to_the_next_endpoint_after_a_connect_failure() {
     assert_streamed_body_survives_a_connect_failure("POST").await;
 }
 
-/// A PUT buffers up to the cap first: the buffered prefix and the streamed rest both go.
+/// A body is read up to the cap first, whatever the method: the read prefix and the
+/// streamed rest both go.
 #[tokio::test]
 async fn a_large_put_goes_to_the_next_endpoint_after_a_connect_failure() {
     assert_streamed_body_survives_a_connect_failure("PUT").await;
+}
+
+/// A small POST is read whole before the first attempt (as a PUT is), but reading it makes it
+/// no more retryable: after a reset nothing is sent again.
+#[tokio::test]
+async fn a_small_post_is_not_replayed_after_a_reset() {
+    let backend = Scripted::start(closes_then_succeeds).await;
+    let gw = gateway(&[backend.addr]).await;
+    let data = payload(CAP - 24);
+    let req = Request::post(gw.url("/orders"))
+        .body(chunked(&data, 100))
+        .unwrap();
+    let (parts, _) = send(req).await;
+    assert_eq!(parts.status, 502);
+    let seen = backend.seen();
+    assert_eq!(seen.len(), 1, "a POST is not replayed after a reset");
+    assert_eq!((seen[0].hash, seen[0].len), (body_hash(&data), data.len()));
+}
+
+/// After a connect failure nothing was sent: the small POST goes to the next endpoint whole.
+#[tokio::test]
+async fn a_small_post_goes_to_the_next_endpoint_after_a_connect_failure() {
+    let backend = Scripted::start(|_| Action::ok()).await;
+    let gw = gateway(&[refused_addr().await, backend.addr]).await;
+    let data = payload(CAP / 2);
+    let req = Request::post(gw.url("/orders"))
+        .body(chunked(&data, 100))
+        .unwrap();
+    let (parts, _) = send(req).await;
+    assert_eq!(parts.status, 200);
+    let seen = backend.seen();
+    assert_eq!(seen.len(), 1);
+    assert_eq!((seen[0].hash, seen[0].len), (body_hash(&data), data.len()));
 }
 
 #[tokio::test]
