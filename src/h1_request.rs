@@ -1,6 +1,7 @@
 //! Request heads for errgate's own HTTP/1.1 server ([`crate::h1_server`]): parsed with
 //! httparse, field values sharing the read buffer, and only the requests that loop serves
-//! (HTTP/1.1, no body, no upgrade, no `Expect`); anything else goes to hyper untouched.
+//! (HTTP/1.1, no upgrade, no `Expect`, and no body or a small `Content-Length` body that
+//! arrived with the head); anything else goes to hyper untouched.
 
 use std::mem::MaybeUninit;
 
@@ -8,7 +9,7 @@ use bytes::{Bytes, BytesMut};
 use http::header::{self, HeaderName};
 use http::{Method, Request, Uri, Version};
 
-use crate::proxy::ClientRequest;
+use crate::proxy::{ClientBody, ClientRequest};
 use crate::req_fields::RawFields;
 
 /// Names and value positions of a head's fields, kept between requests for capacity.
@@ -17,9 +18,15 @@ pub type Fields = Vec<(HeaderName, usize, usize)>;
 /// Header fields accepted in a request head here; more go to hyper (which has the same limit).
 const MAX_HEADERS: usize = 100;
 
+/// The largest body served here: one that is already in the read buffer with its head (an API
+/// call's JSON). A larger body, one still on its way, or a chunked one goes to hyper, which
+/// streams it.
+pub const MAX_BODY: u64 = 8 * 1024;
+
 #[allow(clippy::large_enum_variant)]
 pub enum Parsed {
-    /// The request (its header map empty), its fields, and whether the client asked to close.
+    /// The request (its header map empty; its body read whole), its fields, and whether the
+    /// client asked to close.
     Request(ClientRequest, RawFields, bool),
     Partial,
     Handover,
@@ -44,15 +51,19 @@ pub fn parse(buf: &mut BytesMut, fields: &mut Fields) -> Parsed {
     let base = buf.as_ptr() as usize;
     let target_at = target.as_ptr() as usize - base;
     let target = target_at..target_at + target.len();
-    let Some(close) = served_fields(parsed.headers, base, fields) else {
+    let Some((close, body_len)) = served_fields(parsed.headers, base, fields) else {
         return Parsed::Handover;
     };
-    if method == Method::CONNECT {
+    // A body still on its way is hyper's to read: it streams it, within the route's deadline.
+    if method == Method::CONNECT || buf.len() - len < body_len {
         return Parsed::Handover;
     }
     let head = buf.split_to(len).freeze();
     match build(method, head.slice(target)) {
-        Some(req) => {
+        Some(mut req) => {
+            if body_len > 0 {
+                *req.body_mut() = Some(ClientBody::Read(buf.split_to(body_len).freeze()));
+            }
             let room = fields.capacity();
             let fields = std::mem::replace(fields, Vec::with_capacity(room));
             Parsed::Request(req, RawFields::new(head, fields), close)
@@ -68,14 +79,21 @@ pub fn parse(buf: &mut BytesMut, fields: &mut Fields) -> Parsed {
 }
 
 /// Collects the fields; `None` if the request is not one this loop serves, else whether the
-/// client asked to close.
-fn served_fields(list: &[httparse::Header<'_>], base: usize, fields: &mut Fields) -> Option<bool> {
+/// client asked to close and the body's length.
+fn served_fields(
+    list: &[httparse::Header<'_>],
+    base: usize,
+    fields: &mut Fields,
+) -> Option<(bool, usize)> {
     fields.clear();
     let mut close = false;
+    let mut body_len = None;
     for h in list {
         let name = HeaderName::from_bytes(h.name.as_bytes()).ok()?;
         if name == header::CONTENT_LENGTH {
-            (h.value == b"0").then_some(())?;
+            // One field of plain digits, small: anything else (repeats included) is hyper's.
+            body_len.is_none().then_some(())?;
+            body_len = Some(small_length(h.value)?);
         } else if name == header::TRANSFER_ENCODING
             || name == header::EXPECT
             || name == header::UPGRADE
@@ -90,7 +108,18 @@ fn served_fields(list: &[httparse::Header<'_>], base: usize, fields: &mut Fields
         let start = h.value.as_ptr() as usize - base;
         fields.push((name, start, start + h.value.len()));
     }
-    Some(close)
+    Some((close, body_len.unwrap_or(0)))
+}
+
+/// A `Content-Length` value of at most [`MAX_BODY`]: 1 to 5 ASCII digits, nothing else.
+fn small_length(value: &[u8]) -> Option<usize> {
+    if value.is_empty() || value.len() > 5 || !value.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let n = value
+        .iter()
+        .fold(0usize, |n, &d| n * 10 + usize::from(d - b'0'));
+    (n as u64 <= MAX_BODY).then_some(n)
 }
 
 /// The request without its fields, which stay bytes ([`RawFields`]).

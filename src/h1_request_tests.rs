@@ -58,9 +58,39 @@ fn an_incomplete_head_asks_for_more() {
 }
 
 #[test]
+fn a_small_body_that_arrived_with_its_head_is_read_and_what_follows_stays() {
+    let (req, fields, _, rest) =
+        request("POST /x HTTP/1.1\r\nContent-Length: 3\r\n\r\nabcGET /next");
+    match req.body() {
+        Some(ClientBody::Read(body)) => assert_eq!(&body[..], b"abc"),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(fields.get_bytes(&header::CONTENT_LENGTH), Some(&b"3"[..]));
+    assert_eq!(&rest[..], b"GET /next");
+    let at_the_limit = format!(
+        "PUT /x HTTP/1.1\r\nContent-Length: {MAX_BODY}\r\n\r\n{}",
+        "b".repeat(MAX_BODY as usize)
+    );
+    let (req, ..) = request(&at_the_limit);
+    assert!(matches!(req.body(), Some(ClientBody::Read(b)) if b.len() as u64 == MAX_BODY));
+}
+
+#[test]
 fn requests_the_loop_does_not_serve_go_to_hyper_untouched() {
+    let over_the_limit = format!(
+        "POST /x HTTP/1.1\r\nContent-Length: {}\r\n\r\n{}",
+        MAX_BODY + 1,
+        "b".repeat(MAX_BODY as usize + 1)
+    );
     for text in [
-        "POST /x HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc",
+        // Bodies still on their way, too large, or framed in any way but one plain length.
+        "POST /x HTTP/1.1\r\nContent-Length: 4\r\n\r\nabc",
+        &over_the_limit,
+        "POST /x HTTP/1.1\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\nabc",
+        "POST /x HTTP/1.1\r\nContent-Length: +3\r\n\r\nabc",
+        "POST /x HTTP/1.1\r\nContent-Length: 3, 3\r\n\r\nabc",
+        "POST /x HTTP/1.1\r\nContent-Length: \r\n\r\nabc",
+        "POST /x HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
         "POST /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
         "PUT /x HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 0\r\n\r\n",
         "GET /ws HTTP/1.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n",

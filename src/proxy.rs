@@ -7,6 +7,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use bytes::Bytes;
 use http::header::{self, HeaderValue};
 use http::{Method, Request, Response, StatusCode};
 use hyper::body::{Body, Incoming};
@@ -53,10 +54,19 @@ impl Peer {
     }
 }
 
-/// A client request's body: hyper's, or none (a request errgate's own HTTP/1.1 server read,
-/// which it only serves when there is no body). Its fields travel beside it ([`ReqFields`]);
-/// its own header map is empty.
-pub type ClientRequest = Request<Option<Incoming>>;
+/// A client request's body, if it has one.
+#[derive(Debug)]
+pub enum ClientBody {
+    /// On its way from hyper's server.
+    Incoming(Incoming),
+    /// Read whole with the head by errgate's own HTTP/1.1 server (a small `Content-Length`
+    /// body that had arrived with it).
+    Read(Bytes),
+}
+
+/// A client request. Its fields travel beside it ([`ReqFields`]); its own header map is
+/// empty.
+pub type ClientRequest = Request<Option<ClientBody>>;
 
 /// Serves one client request; never fails: every failure becomes an envelope.
 ///
@@ -175,7 +185,11 @@ fn forward<'a>(
 
         let limit = gw.config.listener.max_request_body_bytes;
         let declared = declared_length(&fields);
-        let hinted = body.as_ref().map_or(0, |b| b.size_hint().lower());
+        let hinted = match &body {
+            Some(ClientBody::Incoming(b)) => b.size_hint().lower(),
+            Some(ClientBody::Read(b)) => b.len() as u64,
+            None => 0,
+        };
         if declared.is_some_and(|n| n > limit) || hinted > limit {
             return Err(ProxyError::BodyTooLarge);
         }
@@ -202,13 +216,17 @@ fn forward<'a>(
         // Any method's body up to `retry.max_body_bytes` is read before the first attempt, as
         // nginx does by default: a slow client does not hold an upstream connection, a connect
         // failure is retried from memory, and errgate's own client sends it with the head.
-        let source = match body.filter(|b| !b.is_end_stream()) {
+        let source = match body {
             None => Source::empty(),
-            Some(body) if declared.is_none_or(|n| n <= retry.max_body_bytes) => {
+            Some(ClientBody::Read(data)) => Source::read(data, retry.max_body_bytes),
+            Some(ClientBody::Incoming(body)) if body.is_end_stream() => Source::empty(),
+            Some(ClientBody::Incoming(body))
+                if declared.is_none_or(|n| n <= retry.max_body_bytes) =>
+            {
                 // Cold, as the rewrite below: only requests with a body need it.
                 cold(Source::buffer(body, retry.max_body_bytes, limit, deadline)).await?
             }
-            Some(body) => Source::stream(body, limit),
+            Some(ClientBody::Incoming(body)) => Source::stream(body, limit),
         };
         log.bytes_in = source.bytes_in().or(declared).unwrap_or(0);
         let original = match path {

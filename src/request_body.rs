@@ -27,6 +27,9 @@ pub enum Source {
         data: Bytes,
         trailers: Option<HeaderMap>,
     },
+    /// Read whole with the head by errgate's own server, but over the route's
+    /// `retry.max_body_bytes`: sent again only after a connect failure, like a streamed body.
+    Once(Bytes),
     Stream {
         /// Bytes already read from the client while trying to buffer.
         prefix: Bytes,
@@ -42,6 +45,18 @@ impl Source {
         Source::Replay {
             data: Bytes::new(),
             trailers: None,
+        }
+    }
+
+    /// A body errgate's own server read whole with the head: replayable within `cap`.
+    pub fn read(data: Bytes, cap: u64) -> Self {
+        if data.len() as u64 <= cap {
+            Source::Replay {
+                data,
+                trailers: None,
+            }
+        } else {
+            Source::Once(data)
         }
     }
 
@@ -71,7 +86,7 @@ impl Source {
     /// The body's size when it was read in full (a buffered body).
     pub fn bytes_in(&self) -> Option<u64> {
         match self {
-            Source::Replay { data, .. } => Some(data.len() as u64),
+            Source::Replay { data, .. } | Source::Once(data) => Some(data.len() as u64),
             Source::Stream { .. } => None,
         }
     }
@@ -83,7 +98,8 @@ impl Source {
             Source::Replay {
                 data,
                 trailers: None,
-            } => Some(data),
+            }
+            | Source::Once(data) => Some(data),
             _ => None,
         }
     }
@@ -92,6 +108,7 @@ impl Source {
     pub fn can_replay(&mut self, connect_failed: bool) -> bool {
         match self {
             Source::Replay { .. } => true,
+            Source::Once(_) => connect_failed,
             Source::Stream {
                 inner, returned, ..
             } => {
@@ -109,6 +126,10 @@ impl Source {
             Source::Replay { data, trailers } => Some(RequestBody::Full {
                 data: (!data.is_empty()).then(|| data.clone()),
                 trailers: trailers.clone(),
+            }),
+            Source::Once(data) => Some(RequestBody::Full {
+                data: Some(data.clone()),
+                trailers: None,
             }),
             Source::Stream {
                 prefix,

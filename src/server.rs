@@ -187,7 +187,8 @@ async fn connection(stream: TcpStream, peer: SocketAddr, shared: Shared) {
 fn fields_apart(req: http::Request<hyper::body::Incoming>) -> (proxy::ClientRequest, ReqFields) {
     let (mut parts, body) = req.into_parts();
     let fields = ReqFields::Map(std::mem::take(&mut parts.headers));
-    (http::Request::from_parts(parts, Some(body)), fields)
+    let body = Some(proxy::ClientBody::Incoming(body));
+    (http::Request::from_parts(parts, body), fields)
 }
 
 /// Runs a connection to its end: asked to finish by the first token (graceful: in-flight

@@ -33,12 +33,13 @@ async fn exchange(gw: &Gateway, request: &str) -> String {
 #[tokio::test]
 async fn pipelined_requests_are_answered_in_order_across_the_hand_over_to_hyper() {
     let gw = Gateway::start(&config_for(&echo_backend().await.to_string(), "")).await;
-    // The GET is served by errgate's loop, the POST (a body) makes it hand the connection,
-    // with the rest of the pipeline, to hyper, which serves the POST and the last GET.
+    // The GET is served by errgate's loop, the POST (a chunked body) makes it hand the
+    // connection, with the rest of the pipeline, to hyper, which serves the POST and the last
+    // GET.
     let text = exchange(
         &gw,
         "GET /a HTTP/1.1\r\nhost: t\r\n\r\n\
-         POST /b HTTP/1.1\r\nhost: t\r\ncontent-length: 5\r\n\r\nhello\
+         POST /b HTTP/1.1\r\nhost: t\r\ntransfer-encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n\
          GET /c HTTP/1.1\r\nhost: t\r\nconnection: close\r\n\r\n",
     )
     .await;
@@ -49,6 +50,34 @@ async fn pipelined_requests_are_answered_in_order_across_the_hand_over_to_hyper(
         text.find("GET /c 0").unwrap(),
     );
     assert!(a < b && b < c, "{text}");
+}
+
+/// A small body that arrived with its head is read by the loop itself, exactly to its length:
+/// the requests pipelined behind it are served in order on the same connection.
+#[tokio::test]
+async fn small_bodies_pipelined_between_gets_reach_the_upstream_whole() {
+    let gw = Gateway::start(&config_for(&echo_backend().await.to_string(), "")).await;
+    let text = exchange(
+        &gw,
+        "POST /a HTTP/1.1\r\nhost: t\r\ncontent-length: 5\r\n\r\nhello\
+         GET /b HTTP/1.1\r\nhost: t\r\n\r\n\
+         PUT /c HTTP/1.1\r\nhost: t\r\ncontent-length: 11\r\n\r\nGET /x HTTP\
+         DELETE /d HTTP/1.1\r\nhost: t\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+    )
+    .await;
+    assert_eq!(text.matches("HTTP/1.1 200 OK\r\n").count(), 4, "{text}");
+    let at = |s: &str| text.find(s).unwrap_or_else(|| panic!("{s} in {text}"));
+    let (a, b, c, d) = (
+        at("POST /a 5"),
+        at("GET /b 0"),
+        at("PUT /c 11"),
+        at("DELETE /d 0"),
+    );
+    assert!(a < b && b < c && c < d, "{text}");
+    assert!(
+        !text.contains("/x"),
+        "a body is never taken for a request: {text}"
+    );
 }
 
 #[tokio::test]

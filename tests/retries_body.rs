@@ -121,6 +121,21 @@ async fn a_large_put_goes_to_the_next_endpoint_after_a_connect_failure() {
     assert_streamed_body_survives_a_connect_failure("PUT").await;
 }
 
+/// A body over the cap that arrived with its head (errgate's own server reads it whole) is
+/// still not replayed after a reset (`a_body_one_byte_over_the_cap_is_not_replayed`), but
+/// after a connect failure nothing was sent, so it goes to the next endpoint.
+#[tokio::test]
+async fn a_body_over_the_cap_read_with_its_head_survives_a_connect_failure() {
+    let backend = Scripted::start(|_| Action::ok()).await;
+    let gw = gateway(&[refused_addr().await, backend.addr]).await;
+    let data = payload(CAP + 1);
+    let (parts, _) = send(put(&gw.url("/doc"), full(data.clone()))).await;
+    assert_eq!(parts.status, 200);
+    let seen = backend.seen();
+    assert_eq!(seen.len(), 1);
+    assert_eq!((seen[0].hash, seen[0].len), (body_hash(&data), data.len()));
+}
+
 /// A small POST is read whole before the first attempt (as a PUT is), but reading it makes it
 /// no more retryable: after a reset nothing is sent again.
 #[tokio::test]
