@@ -6,7 +6,8 @@
 # 1. A release build instrumented to count what runs (-Cprofile-generate), in target/pgo-gen.
 # 2. That build proxies the benchmark's workload for ~12 s: the bench's origin (nginx with fixed
 #    responses), errgate's bench config at its default log level, and wrk on 100 B, 10 KiB, a
-#    500 rewritten into the envelope and the same 500 passed on, at 50 and 200 connections.
+#    500 rewritten into the envelope and the same 500 passed on, at 50 and 200 connections, and
+#    a 1 KiB JSON POST.
 # 3. The counts are merged with llvm-profdata (rustup's llvm-tools component, installed if
 #    missing), and errgate is built again with -Cprofile-use, in target/pgo.
 #
@@ -47,17 +48,18 @@ train() {
     start_origin
     export LLVM_PROFILE_FILE=$WORK/raw/errgate-%p-%m.profraw
     ERRGATE_BIN=$1
-    local port admin pid path requests
+    local port admin pid run path conns post requests
     port=$(free_port)
     admin=$(free_port)
     start_errgate errgate "$port" "$admin" 10s info
     pid=$REPLY
-    for path in small large err raw/err small:200; do
-        local conns=50
-        [[ $path == *:* ]] && conns=${path#*:} && path=${path%:*}
-        requests=$(wrk -t2 -c"$conns" -d"${TRAIN_SECONDS}s" "http://127.0.0.1:$port/$path" |
+    # PATH:CONNECTIONS:POST_BYTES (empty: GET), as the benchmark's scenarios.
+    for run in small:50: large:50: err:50: raw/err:50: small:200: small:50:1024; do
+        IFS=: read -r path conns post <<<"$run"
+        requests=$(WRK_POST_BYTES=$post wrk -t2 -c"$conns" -d"${TRAIN_SECONDS}s" \
+            -s "$BENCH_DIR/wrk_report.lua" "http://127.0.0.1:$port/$path" |
             awk '/requests in/ { print $1 }')
-        log "trained on /$path, $conns connections: ${requests:-0} requests"
+        log "trained on /$path, $conns connections${post:+, POST $post B}: ${requests:-0} requests"
         [[ ${requests:-0} -gt 0 ]] || die "no requests got through errgate on /$path"
     done
     unset LLVM_PROFILE_FILE

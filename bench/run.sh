@@ -39,15 +39,17 @@ SETTLE=0.5        # pause between runs
 UNSTABLE_RATIO=1.5
 
 # Scenarios: name:path:connections. Targets per path. Layouts and the scenarios each runs.
-declare -A SCEN_PATH=([small50]=small [small200]=small [large50]=large [err50]=err)
-declare -A SCEN_CONNS=([small50]=50 [small200]=200 [large50]=50 [err50]=50)
+declare -A SCEN_PATH=([small50]=small [small200]=small [large50]=large [err50]=err [post50]=small)
+declare -A SCEN_CONNS=([small50]=50 [small200]=200 [large50]=50 [err50]=50 [post50]=50)
+# POST scenarios: the JSON body's size (the 100 B answer is the same).
+declare -A SCEN_POST_BYTES=([post50]=1024)
 declare -A PATH_TARGETS=(
     [small]="direct errgate errgate-warn nginx nginx-log haproxy"
     [large]="direct errgate errgate-warn nginx nginx-log haproxy"
     [err]="direct errgate errgate-raw nginx haproxy"
 )
 declare -A LAYOUT_SCENARIOS=(
-    [pinned]="small50 large50 err50"
+    [pinned]="small50 large50 err50 post50"
     [unpinned]="small50 small200 large50 err50"
 )
 read -ra LAYOUTS <<<"${BENCH_LAYOUTS:-pinned unpinned}"
@@ -204,7 +206,8 @@ set_layout() {
 wrk_run() {
     local target=$1 scen=$2 secs=$3 path
     path=${SCEN_PATH[$scen]}
-    REPLY=$(timeout $((secs + 20)) "${WRK_PREFIX[@]}" wrk -t"$WRK_THREADS" \
+    REPLY=$(WRK_POST_BYTES=${SCEN_POST_BYTES[$scen]:-} timeout $((secs + 20)) \
+        "${WRK_PREFIX[@]}" wrk -t"$WRK_THREADS" \
         -c"${SCEN_CONNS[$scen]}" -d"${secs}s" --latency -s "$BENCH_DIR/wrk_report.lua" \
         "${BASE[$target]}/$path") || die "wrk failed against $target /$path: $REPLY"
 }

@@ -1,5 +1,14 @@
 -- Prints wrk's summary as one JSON line at the end of a run (no per-request hooks, so it adds
 -- no cost while the run is going). Latencies are in microseconds.
+--
+-- WRK_POST_BYTES=N makes every request a POST with an N-byte JSON body (an API call's write).
+
+local post_bytes = tonumber(os.getenv("WRK_POST_BYTES") or "")
+if post_bytes then
+  wrk.method = "POST"
+  wrk.body = '{"data":"' .. string.rep("x", post_bytes - 11) .. '"}'
+  wrk.headers["Content-Type"] = "application/json"
+end
 done = function(summary, latency, requests)
   local e = summary.errors
   io.write(string.format(
