@@ -9,6 +9,8 @@
 //! - `server`: the public listener, connection limits, drain; `client_io`: the client socket,
 //!   shared so a client that stalls mid-head still gets its 408.
 //! - `gateway`: the running state built from a config (routes, upstream clients, catalog).
+//! - `client_request`: the client's request as either server hands it over (body, host,
+//!   declared length).
 //! - `proxy`: one request's path, top to bottom; `upgrade`: WebSocket relay; `cold`: futures
 //!   kept off that path's code.
 //! - `routing`: path normalization and longest-prefix route matching.
@@ -48,6 +50,7 @@ pub mod catalog_file;
 pub mod clean;
 pub mod cli;
 pub mod client_io;
+pub mod client_request;
 pub mod code_convert;
 pub mod codes;
 pub mod cold;

@@ -7,16 +7,18 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use bytes::Bytes;
 use http::header::{self, HeaderValue};
-use http::{Method, Request, Response, StatusCode};
-use hyper::body::{Body, Incoming};
+use http::{Method, Response, StatusCode};
+use hyper::body::Body;
 use tokio::time::Instant;
+
+pub use crate::client_request::{ClientBody, ClientRequest};
 
 use crate::access_log::AccessLog;
 use crate::attempts::{self, Plan, Trace};
 use crate::balance::Hold;
 use crate::body::ResponseBody;
+use crate::client_request::{declared_length, request_host};
 use crate::cold::cold;
 use crate::envelope;
 use crate::error::ProxyError;
@@ -53,20 +55,6 @@ impl Peer {
         }
     }
 }
-
-/// A client request's body, if it has one.
-#[derive(Debug)]
-pub enum ClientBody {
-    /// On its way from hyper's server.
-    Incoming(Incoming),
-    /// Read whole with the head by errgate's own HTTP/1.1 server (a small `Content-Length`
-    /// body that had arrived with it).
-    Read(Bytes),
-}
-
-/// A client request. Its fields travel beside it ([`ReqFields`]); its own header map is
-/// empty.
-pub type ClientRequest = Request<Option<ClientBody>>;
 
 /// Serves one client request; never fails: every failure becomes an envelope.
 ///
@@ -122,32 +110,6 @@ pub fn handle(
     }
 }
 
-/// The host the client addressed: the URI authority (HTTP/2, absolute-form) or `Host`.
-/// More than one `Host` is refused, and so is an HTTP/1.1 request with none (RFC 9112 §3.2,
-/// as nginx and HAProxy do): proxies that pick different ones can be played against each
-/// other, and routing by host needs the host.
-fn request_host(
-    version: http::Version,
-    uri: &http::Uri,
-    fields: &ReqFields,
-) -> Result<Option<HeaderValue>, ProxyError> {
-    let host = fields
-        .get_only(&header::HOST)
-        .map_err(|_| ProxyError::BadRequest("host"))?;
-    match uri.authority() {
-        Some(auth) => Ok(HeaderValue::from_str(auth.as_str()).ok()),
-        None if host.is_none() && version == http::Version::HTTP_11 => {
-            Err(ProxyError::BadRequest("host"))
-        }
-        None => Ok(host),
-    }
-}
-
-fn declared_length(fields: &ReqFields) -> Option<u64> {
-    let text = std::str::from_utf8(fields.get_bytes(&header::CONTENT_LENGTH)?).ok()?;
-    text.parse().ok()
-}
-
 /// What the request path needs to know about the client's request besides the request itself.
 struct Client<'a> {
     peer: &'a Peer,
@@ -185,11 +147,7 @@ fn forward<'a>(
 
         let limit = gw.config.listener.max_request_body_bytes;
         let declared = declared_length(&fields);
-        let hinted = match &body {
-            Some(ClientBody::Incoming(b)) => b.size_hint().lower(),
-            Some(ClientBody::Read(b)) => b.len() as u64,
-            None => 0,
-        };
+        let hinted = body.as_ref().map_or(0, ClientBody::len_hint);
         if declared.is_some_and(|n| n > limit) || hinted > limit {
             return Err(ProxyError::BodyTooLarge);
         }
