@@ -31,10 +31,8 @@ pub const BUCKETS: [f64; 16] = [
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 15.0, 20.0, 30.0,
 ];
 
-/// How often histogram samples are folded into buckets when nobody scrapes. Each request
-/// leaves samples behind, and folding 5 s of them at 75k req/s took milliseconds: often, so
-/// that no fold is long.
-const UPKEEP_INTERVAL: Duration = Duration::from_secs(1);
+/// How often histogram samples are folded into buckets when nobody scrapes.
+const UPKEEP_INTERVAL: Duration = Duration::from_secs(5);
 
 static METADATA: Metadata<'static> = Metadata::new("errgate", Level::INFO, Some("errgate"));
 
@@ -138,25 +136,18 @@ impl Metrics {
         self.handle.render()
     }
 
-    /// Folds histogram samples into buckets every second, so memory stays bounded between
-    /// scrapes; ends when `metrics` is dropped everywhere else. On a thread of its own, as the
-    /// exporter's own upkeep: on the runtime, each fold stalled every request on its worker.
+    /// Folds histogram samples into buckets every few seconds, so memory stays bounded between
+    /// scrapes; ends when `metrics` is dropped everywhere else.
     pub fn spawn_upkeep(self: &Arc<Self>) {
         let weak = Arc::downgrade(self);
-        let upkeep = move || {
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(UPKEEP_INTERVAL);
             loop {
-                std::thread::sleep(UPKEEP_INTERVAL);
+                tick.tick().await;
                 let Some(m) = weak.upgrade() else { return };
                 m.handle.run_upkeep();
             }
-        };
-        let spawned = std::thread::Builder::new()
-            .name("errgate-metrics".into())
-            .spawn(upkeep);
-        if let Err(e) = spawned {
-            // Samples then wait for a scrape: memory grows until one comes.
-            tracing::warn!(error = %e, "cannot start the metrics upkeep thread");
-        }
+        });
     }
 
     pub fn counter(&self, name: &'static str, labels: Vec<Label>) -> Counter {
