@@ -34,9 +34,10 @@ impl ClientBody {
 }
 
 /// The host the client addressed: the URI authority (HTTP/2, absolute-form) or `Host`.
-/// More than one `Host` is refused, and so is an HTTP/1.1 request with none (RFC 9112 §3.2,
-/// as nginx and HAProxy do): proxies that pick different ones can be played against each
-/// other, and routing by host needs the host.
+/// More than one `Host` is refused, and so is an HTTP/1.1 request that names no host at all,
+/// neither in `Host` nor in an absolute-form target (RFC 9112 §3.2, as nginx and HAProxy do):
+/// proxies that pick different ones can be played against each other, and routing by host
+/// needs the host.
 pub fn request_host(
     version: http::Version,
     uri: &http::Uri,

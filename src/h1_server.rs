@@ -1,10 +1,11 @@
-//! errgate's own HTTP/1.1 server loop for the common request: HTTP/1.1 without a body, an
-//! upgrade or `Expect`. Heads are parsed with httparse (field values share the read buffer),
-//! the response is written by [`crate::h1_respond`], and the connection loops for the next
-//! request.
+//! errgate's own HTTP/1.1 server loop for the common request: HTTP/1.1 without an upgrade or
+//! `Expect`, and without a body or with a small `Content-Length` body that arrived with its
+//! head ([`crate::h1_request`]). Heads are parsed with httparse (field values share the read
+//! buffer), the response is written by [`crate::h1_respond`], and the connection loops for
+//! the next request.
 //!
-//! Anything else — a request body, an upgrade, HTTP/1.0, HTTP/2's preface, a head httparse
-//! refuses — is handed to hyper together with the bytes already read
+//! Anything else — a larger, chunked or still-arriving body, an upgrade, HTTP/1.0, HTTP/2's
+//! preface, a head httparse refuses — is handed to hyper together with the bytes already read
 //! ([`crate::prefixed_io`]), and hyper serves the rest of the connection exactly as it would
 //! have from the start. hyper's own server costs about a third of errgate's instructions per
 //! proxied request; this loop does the same work in a fraction of that.
