@@ -49,7 +49,8 @@ pub struct EnvelopeOpts<'a> {
 /// `msg` cut to [`MAX_MESSAGE_CHARS`] characters, at a word boundary when one is near, with `…`
 /// appended. Cuts between `char`s, so a combining mark may lose its base character.
 pub fn truncate_message(msg: &str) -> Cow<'_, str> {
-    if msg.char_indices().nth(MAX_MESSAGE_CHARS).is_none() {
+    // No more bytes than the limit means no more characters either.
+    if msg.len() <= MAX_MESSAGE_CHARS || msg.char_indices().nth(MAX_MESSAGE_CHARS).is_none() {
         return Cow::Borrowed(msg);
     }
     // Keep one character of room for the ellipsis.
@@ -74,13 +75,23 @@ pub fn truncate_message(msg: &str) -> Cow<'_, str> {
 /// The envelope body; `message` is truncated here so no caller can exceed the limit.
 pub fn body(code: &str, message: &str) -> Bytes {
     let message = truncate_message(message);
-    let mut out = Vec::with_capacity(message.len() + code.len() + 48);
-    out.extend_from_slice(br#"{"success":false,"message":"#);
+    // A `Vec` whose length is its capacity becomes `Bytes` without a second allocation.
+    let mut out = Vec::with_capacity(unescaped_len(code, &message));
+    out.extend_from_slice(OPEN);
     push_json_string(&mut out, &message);
-    out.extend_from_slice(br#","error":"#);
+    out.extend_from_slice(BETWEEN);
     push_json_string(&mut out, code);
     out.push(b'}');
     Bytes::from(out)
+}
+
+const OPEN: &[u8] = br#"{"success":false,"message":"#;
+const BETWEEN: &[u8] = br#","error":"#;
+
+/// The envelope's length when nothing in `code` or `message` needs escaping (the usual case).
+fn unescaped_len(code: &str, message: &str) -> usize {
+    let quotes = 4;
+    OPEN.len() + message.len() + BETWEEN.len() + code.len() + quotes + "}".len()
 }
 
 /// The most fields [`put_headers`] sets.
@@ -95,23 +106,26 @@ pub fn response(
 ) -> Response<Bytes> {
     let body = body(code, message);
     let mut headers = HeaderMap::with_capacity(MAX_FIELDS);
-    put_headers(&mut headers, body.len(), opts, true);
+    put_headers(&mut headers, Some(body.len()), opts, true);
     let mut response = Response::new(if opts.head { Bytes::new() } else { body });
     *response.status_mut() = status;
     *response.headers_mut() = headers;
     response
 }
 
-/// The contract's headers for an envelope of `len` bytes, replacing fields of the same names;
-/// `Cache-Control: no-store` only if `cache_control`.
+/// The contract's headers for an envelope, replacing fields of the same names. `len` is the
+/// envelope's length, for `Content-Length`; `None` leaves the field to the server, which
+/// writes the length of the body it sends. `Cache-Control: no-store` only if `cache_control`.
 pub fn put_headers(
     headers: &mut HeaderMap,
-    len: usize,
+    len: Option<usize>,
     opts: &EnvelopeOpts<'_>,
     cache_control: bool,
 ) {
     headers.insert(CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE_JSON));
-    headers.insert(CONTENT_LENGTH, HeaderValue::from(len));
+    if let Some(len) = len {
+        headers.insert(CONTENT_LENGTH, HeaderValue::from(len));
+    }
     if cache_control {
         // An error is about this request only; a cached 503 would outlive the outage.
         headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));

@@ -1,41 +1,72 @@
 //! JSON string escaping for the envelope's body.
 
-/// `s` as a JSON string. Runs of bytes that need no escape are copied whole: the message of
-/// every rewritten error goes through here, and a push per character was most of the cost of
-/// building the envelope. Escaped: `"`, `\\`, control characters, and U+2028/U+2029 (legal in
-/// JSON but not in JavaScript source, for clients that eval or embed the body).
+/// `s` as a JSON string. Runs of bytes that need no escape are found 16 bytes at a time and
+/// copied whole: the message of every rewritten error goes through here. Escaped: `"`, `\\`,
+/// control characters, and U+2028/U+2029 (legal in JSON but not in JavaScript source, for
+/// clients that eval or embed the body).
 pub(super) fn push_json_string(out: &mut Vec<u8>, s: &str) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     out.push(b'"');
-    let bytes = s.as_bytes();
-    let mut run = 0;
-    for (i, &b) in bytes.iter().enumerate() {
+    let mut rest = s.as_bytes();
+    loop {
+        let (clean, tail) = rest.split_at(clean_prefix(rest));
+        out.extend_from_slice(clean);
+        let Some((&b, after)) = tail.split_first() else {
+            break;
+        };
+        rest = after;
         let escape: &[u8] = match b {
             b'"' => br#"\""#,
             b'\\' => br"\\",
             b'\n' => br"\n",
             b'\r' => br"\r",
             b'\t' => br"\t",
-            0x00..=0x1f => br"\u00",
-            // U+2028 and U+2029 are E2 80 A8 and E2 80 A9.
-            0xe2 if bytes.get(i + 1..i + 3) == Some(&[0x80, 0xa8][..]) => br"\u2028",
-            0xe2 if bytes.get(i + 1..i + 3) == Some(&[0x80, 0xa9][..]) => br"\u2029",
-            _ => continue,
-        };
-        out.extend_from_slice(&bytes[run..i]);
-        out.extend_from_slice(escape);
-        run = i + 1;
-        match b {
-            0x00..=0x1f if !matches!(b, b'\n' | b'\r' | b'\t') => {
-                out.extend_from_slice(&[HEX[usize::from(b >> 4)], HEX[usize::from(b & 0xf)]]);
+            0x00..=0x1f => {
+                let hex = [HEX[usize::from(b >> 4)], HEX[usize::from(b & 0xf)]];
+                out.extend_from_slice(br"\u00");
+                out.extend_from_slice(&hex);
+                continue;
             }
-            // The rest of the line separator's encoding is written by its escape.
-            0xe2 => run = i + 3,
-            _ => {}
-        }
+            // U+2028 and U+2029 are E2 80 A8 and E2 80 A9; other E2 sequences are copied.
+            _ => match after {
+                [0x80, last @ (0xa8 | 0xa9), tail @ ..] => {
+                    rest = tail;
+                    if *last == 0xa8 {
+                        br"\u2028"
+                    } else {
+                        br"\u2029"
+                    }
+                }
+                _ => &[b],
+            },
+        };
+        out.extend_from_slice(escape);
     }
-    out.extend_from_slice(&bytes[run.min(bytes.len())..]);
     out.push(b'"');
+}
+
+/// How many leading bytes of `bytes` need no escape: whole 16-byte blocks are checked with
+/// a branch-free test the compiler vectorizes, then the rest byte by byte.
+fn clean_prefix(bytes: &[u8]) -> usize {
+    let mut clean = 0;
+    for block in bytes.chunks_exact(16) {
+        if block.iter().fold(false, |any, &b| any | may_need_escape(b)) {
+            break;
+        }
+        clean += 16;
+    }
+    let tail = bytes.get(clean..).unwrap_or_default();
+    clean
+        + tail
+            .iter()
+            .position(|&b| may_need_escape(b))
+            .unwrap_or(tail.len())
+}
+
+/// `"`, `\`, a control character, or the first byte of U+2028/U+2029 (and of other
+/// characters, which are then copied).
+fn may_need_escape(b: u8) -> bool {
+    (b < 0x20) | (b == b'"') | (b == b'\\') | (b == 0xe2)
 }
 
 #[cfg(test)]

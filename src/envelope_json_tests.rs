@@ -59,6 +59,10 @@ fn run_copying_agrees_with_the_char_definition() {
                     format!("{a}{b}{c}"),
                     format!("{a}xy{b}{c}z"),
                     a.repeat(3) + b + c,
+                    // Across and after the 16-byte blocks the fast path checks at once.
+                    format!("{}{a}{b}{c}", "p".repeat(15)),
+                    format!("{}{a}{b}{c}", "p".repeat(16)),
+                    format!("{}{a}{}{b}{c}", "p".repeat(31), "q".repeat(17)),
                 ] {
                     let (mut fast, mut reference) = (Vec::new(), Vec::new());
                     push_json_string(&mut fast, &s);
@@ -72,5 +76,5 @@ fn run_copying_agrees_with_the_char_definition() {
             }
         }
     }
-    assert_eq!(checked, 21 * 21 * 21 * 3);
+    assert_eq!(checked, 21 * 21 * 21 * 6);
 }

@@ -276,3 +276,16 @@ fn proxy_status_details_name_the_expired_limit() {
     );
     assert_eq!(header(&r, "proxy-status"), None);
 }
+
+#[test]
+fn the_length_reserved_is_exact_when_nothing_is_escaped() {
+    for (code, message) in [
+        ("INTERNAL_ERROR", "Internal server error"),
+        ("X", ""),
+        ("A_B", "ñandú €"),
+    ] {
+        assert_eq!(body(code, message).len(), unescaped_len(code, message));
+    }
+    // An escape makes the body longer than reserved (the `Vec` grows; still correct).
+    assert!(body("X", "a\"b").len() > unescaped_len("X", "a\"b"));
+}

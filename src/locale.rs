@@ -29,8 +29,12 @@ pub fn negotiate<'c>(
     catalog: &'c Catalog,
     default_lang: &str,
 ) -> &'c str {
+    let Some(header) = accept_language.filter(|h| !h.is_empty()) else {
+        // No preference to parse (API clients often send none).
+        return fallback(&[], catalog, default_lang);
+    };
     let mut buf = [Range::default(); MAX_ENTRIES];
-    let len = parse(accept_language.unwrap_or_default(), &mut buf);
+    let len = parse(header, &mut buf);
     let ranges = &buf[..len];
     best_match(ranges, catalog, default_lang)
         .unwrap_or_else(|| fallback(ranges, catalog, default_lang))

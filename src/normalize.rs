@@ -2,6 +2,10 @@
 //! request's deadline, asks [`crate::decide`] for code and message, and keeps the upstream
 //! headers that still mean something to the client.
 
+use std::future::{Future, poll_fn};
+use std::pin::{Pin, pin};
+use std::task::Poll;
+
 use bytes::{Bytes, BytesMut};
 use http::Response;
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
@@ -17,35 +21,40 @@ use crate::locale;
 use crate::raw_head::RawHead;
 use crate::upstream_body::UpstreamBody;
 
-static CONTENT_MD5: HeaderName = HeaderName::from_static("content-md5");
-static X_POWERED_BY: HeaderName = HeaderName::from_static("x-powered-by");
-static X_ASPNET_VERSION: HeaderName = HeaderName::from_static("x-aspnet-version");
-static X_ASPNETMVC_VERSION: HeaderName = HeaderName::from_static("x-aspnetmvc-version");
-static X_DEBUG_TOKEN: HeaderName = HeaderName::from_static("x-debug-token");
-static X_DEBUG_TOKEN_LINK: HeaderName = HeaderName::from_static("x-debug-token-link");
+/// Declares the list of [`BODY_HEADERS`] and a matcher for it, from one list of names.
+macro_rules! body_headers {
+    ($($name:literal),* $(,)?) => {
+        /// Headers that described the upstream's body, which the envelope replaces, and those
+        /// that name the upstream's software and versions or link to its debug profiler: an
+        /// error page is where scanners look for them, and the envelope hides the backend's
+        /// internals.
+        const BODY_HEADERS: &[&str] = &[$($name),*];
 
-/// Headers that described the upstream's body, which the envelope replaces, and those that
-/// name the upstream's software and versions or link to its debug profiler: an error page is
-/// where scanners look for them, and the envelope hides the backend's internals.
-fn body_headers() -> [&'static HeaderName; 15] {
-    [
-        &header::CONTENT_TYPE,
-        &header::CONTENT_LENGTH,
-        &header::CONTENT_ENCODING,
-        &header::TRANSFER_ENCODING,
-        &CONTENT_MD5,
-        &header::ETAG,
-        &header::CONTENT_RANGE,
-        &header::CONTENT_DISPOSITION,
-        &header::CONTENT_LOCATION,
-        &header::SERVER,
-        &X_POWERED_BY,
-        &X_ASPNET_VERSION,
-        &X_ASPNETMVC_VERSION,
-        &X_DEBUG_TOKEN,
-        &X_DEBUG_TOKEN_LINK,
-    ]
+        /// Whether `name` (lowercase, as `HeaderName` keeps it) is one of [`BODY_HEADERS`]:
+        /// a match on the string, which the compiler turns into a switch on its length.
+        fn is_body_header(name: &str) -> bool {
+            matches!(name, $($name)|*)
+        }
+    };
 }
+
+body_headers!(
+    "content-type",
+    "content-length",
+    "content-encoding",
+    "transfer-encoding",
+    "content-md5",
+    "etag",
+    "content-range",
+    "content-disposition",
+    "content-location",
+    "server",
+    "x-powered-by",
+    "x-aspnet-version",
+    "x-aspnetmvc-version",
+    "x-debug-token",
+    "x-debug-token-link",
+);
 
 /// Whether a response with this status is rewritten.
 pub fn wants_rewrite(entry: &RouteEntry, status: http::StatusCode) -> bool {
@@ -100,7 +109,10 @@ pub async fn rewrite<'g>(
     // fields stay bytes: the map then holds the envelope's fields, which replace the
     // upstream's of the same names when errgate's server writes the head.
     let upstream_caches = drop_body_fields(kept.as_deref_mut(), &mut parts.headers);
-    envelope::put_headers(&mut parts.headers, body.len(), &opts, !upstream_caches);
+    // A HEAD answer carries the length the envelope would have; for any other the server
+    // writes the length of the envelope it sends (saving a field built on every error).
+    let len = ctx.head.then_some(body.len());
+    envelope::put_headers(&mut parts.headers, len, &opts, !upstream_caches);
     let body = if ctx.head { Bytes::new() } else { body };
     (
         Response::from_parts(parts, ResponseBody::full_after(body, kept)),
@@ -115,7 +127,7 @@ fn drop_body_fields(kept: Option<&mut RawHead>, map: &mut HeaderMap) -> bool {
         remove_body_headers(map);
         return map.contains_key(header::CACHE_CONTROL);
     };
-    head.retain(|name| !body_headers().contains(&name));
+    head.retain(|name| !is_body_header(name.as_str()));
     // Room for the envelope's fields, which replace the kept ones of the same names.
     map.reserve(envelope::MAX_FIELDS);
     head.get(&header::CACHE_CONTROL).is_some()
@@ -125,39 +137,129 @@ fn drop_body_fields(kept: Option<&mut RawHead>, map: &mut HeaderMap) -> bool {
 fn remove_body_headers(upstream: &mut HeaderMap) {
     // One pass over the (few) fields finds which body headers are there, so only those are
     // looked up again to be removed (each removal hashes its name).
-    let doomed = body_headers();
-    let mut present = [false; 15];
+    let mut present = [false; BODY_HEADERS.len()];
     for name in upstream.keys() {
-        if let Some(i) = doomed.iter().position(|d| *d == name) {
+        if let Some(i) = BODY_HEADERS.iter().position(|d| *d == name.as_str()) {
             present[i] = true;
         }
     }
-    for (name, _) in doomed.iter().zip(present).filter(|(_, p)| *p) {
+    for (name, _) in BODY_HEADERS.iter().zip(present).filter(|(_, p)| *p) {
         upstream.remove(*name);
     }
 }
 
 /// Reads at most `cap` bytes before `deadline`; `complete` is false if the body was longer,
-/// failed, or stalled.
+/// failed, or stalled. A body that is already here (an error page usually comes in the same
+/// read as its head) is taken as it is, without a copy, and without arming a timer.
 async fn read_capped(mut body: UpstreamBody, cap: usize, deadline: Instant) -> (Bytes, bool) {
-    let mut buf = BytesMut::new();
-    let read = async {
-        while let Some(frame) = body.frame().await {
-            let Ok(frame) = frame else { return false };
-            let Ok(data) = frame.into_data() else {
-                continue;
-            };
-            let room = cap - buf.len();
-            if data.len() > room {
-                buf.extend_from_slice(&data[..room]);
-                return false;
-            }
-            buf.extend_from_slice(&data);
-        }
-        true
+    let mut got = Capped {
+        cap,
+        first: Bytes::new(),
+        more: None,
     };
-    match tokio::time::timeout_at(deadline, read).await {
-        Ok(complete) => (buf.freeze(), complete),
-        Err(_) => (Bytes::new(), false),
+    let complete = {
+        let mut read = pin!(read_into(&mut body, &mut got));
+        match poll_once(read.as_mut()).await {
+            Some(complete) => complete,
+            None => match tokio::time::timeout_at(deadline, read).await {
+                Ok(complete) => complete,
+                Err(_) => return (Bytes::new(), false),
+            },
+        }
+    };
+    (got.into_bytes(), complete)
+}
+
+/// Reads `body` into `got`; false if it failed or was longer than the cap.
+async fn read_into(body: &mut UpstreamBody, got: &mut Capped) -> bool {
+    while let Some(frame) = body.frame().await {
+        let Ok(frame) = frame else { return false };
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        if !got.push(data) {
+            return false;
+        }
+    }
+    true
+}
+
+/// `fut`'s output if it is ready at its first poll.
+async fn poll_once<F: Future>(mut fut: Pin<&mut F>) -> Option<F::Output> {
+    poll_fn(|cx| match fut.as_mut().poll(cx) {
+        Poll::Ready(out) => Poll::Ready(Some(out)),
+        Poll::Pending => Poll::Ready(None),
+    })
+    .await
+}
+
+/// A body's bytes up to a cap: the first piece as it came, later ones appended to a copy.
+struct Capped {
+    cap: usize,
+    first: Bytes,
+    more: Option<BytesMut>,
+}
+
+impl Capped {
+    /// Adds `data`, cut to the room left; false if it did not fit whole.
+    fn push(&mut self, mut data: Bytes) -> bool {
+        let room = self.cap.saturating_sub(self.len());
+        let fits = data.len() <= room;
+        data.truncate(room);
+        match &mut self.more {
+            Some(more) => more.extend_from_slice(&data),
+            None if self.first.is_empty() => self.first = data,
+            None => {
+                let mut more = BytesMut::with_capacity(self.first.len() + data.len());
+                more.extend_from_slice(&self.first);
+                more.extend_from_slice(&data);
+                self.more = Some(more);
+            }
+        }
+        fits
+    }
+
+    fn len(&self) -> usize {
+        self.more.as_ref().map_or(self.first.len(), BytesMut::len)
+    }
+
+    fn into_bytes(self) -> Bytes {
+        self.more.map_or(self.first, BytesMut::freeze)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn capped(cap: usize) -> Capped {
+        Capped {
+            cap,
+            first: Bytes::new(),
+            more: None,
+        }
+    }
+
+    #[test]
+    fn one_piece_is_kept_without_a_copy_and_later_ones_are_appended_up_to_the_cap() {
+        let piece = Bytes::from_static(b"ab");
+        let mut one = capped(5);
+        assert!(one.push(piece.clone()));
+        assert_eq!(one.into_bytes().as_ptr(), piece.as_ptr());
+
+        let mut got = capped(5);
+        assert!(got.push(piece));
+        assert!(got.push(Bytes::new()));
+        assert!(got.push(Bytes::from_static(b"cd")));
+        assert!(!got.push(Bytes::from_static(b"efg")));
+        assert!(!got.push(Bytes::from_static(b"h")));
+        assert_eq!(got.into_bytes(), "abcde");
+    }
+
+    #[test]
+    fn a_first_piece_over_the_cap_is_cut() {
+        let mut got = capped(3);
+        assert!(!got.push(Bytes::from_static(b"abcdef")));
+        assert_eq!(got.into_bytes(), "abc");
     }
 }
