@@ -7,6 +7,7 @@
 //! `Content-Language` never claims Spanish for an English fallback.
 
 use std::collections::{BTreeMap, HashMap};
+use std::hash::{BuildHasherDefault, Hasher};
 
 use crate::catalog_builtin::MESSAGES;
 use crate::codes;
@@ -33,7 +34,32 @@ pub struct CatalogMessage<'a> {
 #[derive(Debug, Clone, Default)]
 pub struct Catalog {
     // BTreeMap so `languages()` lists in a stable order (logs, `explain`, tests).
-    by_lang: BTreeMap<String, HashMap<String, String>>,
+    by_lang: BTreeMap<String, HashMap<String, String, BuildHasherDefault<Fnv1a>>>,
+}
+
+/// FNV-1a for the code → message maps: a code is a short string, and every rewritten error
+/// looks one up. SipHash's resistance to chosen keys buys nothing here: the maps are built
+/// from the configuration and never grow from a request, so a code an upstream makes up
+/// costs at most one probe of a fixed table.
+#[derive(Debug, Clone, Copy)]
+pub struct Fnv1a(u64);
+
+impl Default for Fnv1a {
+    fn default() -> Self {
+        Fnv1a(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl Hasher for Fnv1a {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
 }
 
 impl Catalog {

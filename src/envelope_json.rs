@@ -1,7 +1,7 @@
 //! JSON string escaping for the envelope's body.
 
-/// `s` as a JSON string. Runs of bytes that need no escape are found 16 bytes at a time and
-/// copied whole: the message of every rewritten error goes through here. Escaped: `"`, `\\`,
+/// `s` as a JSON string. Runs of bytes that need no escape are found by table and copied
+/// whole: the message of every rewritten error goes through here. Escaped: `"`, `\\`,
 /// control characters, and U+2028/U+2029 (legal in JSON but not in JavaScript source, for
 /// clients that eval or embed the body).
 pub(super) fn push_json_string(out: &mut Vec<u8>, s: &str) {
@@ -45,29 +45,28 @@ pub(super) fn push_json_string(out: &mut Vec<u8>, s: &str) {
     out.push(b'"');
 }
 
-/// How many leading bytes of `bytes` need no escape: whole 16-byte blocks are checked with
-/// a branch-free test the compiler vectorizes, then the rest byte by byte.
+/// How many leading bytes of `bytes` need no escape: one table load and test per byte.
 fn clean_prefix(bytes: &[u8]) -> usize {
-    let mut clean = 0;
-    for block in bytes.chunks_exact(16) {
-        if block.iter().fold(false, |any, &b| any | may_need_escape(b)) {
-            break;
-        }
-        clean += 16;
-    }
-    let tail = bytes.get(clean..).unwrap_or_default();
-    clean
-        + tail
-            .iter()
-            .position(|&b| may_need_escape(b))
-            .unwrap_or(tail.len())
+    bytes
+        .iter()
+        .position(|&b| MAY_NEED_ESCAPE[usize::from(b)])
+        .unwrap_or(bytes.len())
 }
 
 /// `"`, `\`, a control character, or the first byte of U+2028/U+2029 (and of other
 /// characters, which are then copied).
-fn may_need_escape(b: u8) -> bool {
-    (b < 0x20) | (b == b'"') | (b == b'\\') | (b == 0xe2)
-}
+static MAY_NEED_ESCAPE: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 0x20 {
+        table[b] = true;
+        b += 1;
+    }
+    table[b'"' as usize] = true;
+    table[b'\\' as usize] = true;
+    table[0xe2] = true;
+    table
+};
 
 #[cfg(test)]
 #[path = "envelope_json_tests.rs"]
