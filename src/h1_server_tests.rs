@@ -56,7 +56,7 @@ async fn the_connection_loop_s_future_stays_small() {
         peer: Peer::new(addr),
         header_read_timeout: Duration::from_secs(10),
     };
-    let mut finish = Watch::new(tokio_util::sync::CancellationToken::new());
+    let mut finish = Watch::new(crate::watch::Stop::default());
     let future = serve(&mut io, &ctx, &mut finish);
     let size = std::mem::size_of_val(&future);
     assert!(

@@ -79,7 +79,6 @@ pub fn handle(
             req.uri(),
         ));
         log.track_in_flight(&gw.metrics.in_flight);
-        log.metrics = Some(gw.unrouted.clone());
         let head = req.method() == Method::HEAD;
         let accept_language = fields.get(&header::ACCEPT_LANGUAGE);
 
@@ -99,6 +98,11 @@ pub fn handle(
             }
         };
         log.status = resp.status().as_u16();
+        // Set here rather than up front (where routing would replace it at once): `forward`
+        // routes before its first await, so a request dropped mid-way is always routed.
+        if log.metrics.is_none() {
+            log.metrics = Some(gw.unrouted.clone());
+        }
         // A head kept as bytes goes out through errgate's own server, which writes the id from
         // the log: the response then needs no header map at all.
         if resp.body().raw_head().is_none() {

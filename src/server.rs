@@ -30,7 +30,7 @@ use crate::prefixed_io::Prefixed;
 use crate::proxy;
 use crate::reload::SharedGateway;
 use crate::req_fields::ReqFields;
-use crate::watch::Watch;
+use crate::watch::{Stop, Watch};
 
 /// Concurrent HTTP/2 streams per client connection.
 const H2_MAX_STREAMS: u32 = 256;
@@ -58,9 +58,9 @@ pub async fn run(
     let builder = Arc::new(http_builder(&cfg));
     let slots = Arc::new(Semaphore::new(cfg.max_connections));
     // Cancelled when the drain asks connections to finish (after the close grace).
-    let finish = CancellationToken::new();
+    let finish = Stop::default();
     // Cancelled when the drain times out, so no connection outlives `run`.
-    let cut_off = CancellationToken::new();
+    let cut_off = Stop::default();
     let listener = listeners.public;
     let health = Arc::new(Health::default());
     let admin_stop = CancellationToken::new();
@@ -126,8 +126,8 @@ struct Shared {
     gateway: SharedGateway,
     health: Arc<Health>,
     builder: Arc<Builder>,
-    finish: CancellationToken,
-    cut_off: CancellationToken,
+    finish: Stop,
+    cut_off: Stop,
     header_read_timeout: Duration,
 }
 
@@ -220,8 +220,8 @@ async fn serve<C: GracefulConnection>(
 async fn drain(
     open: impl Fn() -> usize,
     drain_timeout: Duration,
-    finish: &CancellationToken,
-    cut_off: &CancellationToken,
+    finish: &Stop,
+    cut_off: &Stop,
 ) {
     tracing::info!(?drain_timeout, "stopped accepting; draining");
     let now = tokio::time::Instant::now();
