@@ -192,7 +192,7 @@ fn forward<'a>(
         };
         log.bytes_in = source.bytes_in().or(declared).unwrap_or(0);
         let original = match path {
-            Cow::Borrowed(_) => uri.path_and_query().cloned(),
+            Cow::Borrowed(_) => uri.path_and_query(),
             Cow::Owned(_) => None,
         };
         let template = Template {

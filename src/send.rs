@@ -43,7 +43,7 @@ pub struct Template<'r> {
     /// The client's own path and query, when normalization left the path as it was: sent
     /// as is (a reference-count bump) unless the endpoint's base path or `strip_prefix`
     /// changes it.
-    pub original: Option<PathAndQuery>,
+    pub original: Option<&'r PathAndQuery>,
     /// A protocol upgrade (WebSocket): only hyper's client relays those.
     pub upgrade: bool,
 }
@@ -69,14 +69,14 @@ struct InvalidStatus(u16);
 #[error("the request body was already sent")]
 struct BodyGone;
 
-impl<'a> UpstreamSend<'a, '_> {
+impl<'a, 'r> UpstreamSend<'a, 'r> {
     /// The request target (path and query) for `endpoint`.
-    fn target(&self, endpoint: usize) -> Result<PathAndQuery, ProxyError> {
+    fn target(&self, endpoint: usize) -> Result<Cow<'r, PathAndQuery>, ProxyError> {
         let t = &self.template;
         let ep = self.entry.client.endpoint(endpoint);
         let route = &self.entry.route;
         match &t.original {
-            Some(pq) if ep.base_path.is_empty() && !route.strip_prefix => Ok(pq.clone()),
+            Some(pq) if ep.base_path.is_empty() && !route.strip_prefix => Ok(Cow::Borrowed(pq)),
             _ => {
                 let text = upstream_path(
                     &ep.base_path,
@@ -85,7 +85,8 @@ impl<'a> UpstreamSend<'a, '_> {
                     &t.path,
                     t.query,
                 );
-                PathAndQuery::try_from(text).map_err(|_| ProxyError::BadRequest("uri"))
+                let pq = PathAndQuery::try_from(text).map_err(|_| ProxyError::BadRequest("uri"))?;
+                Ok(Cow::Owned(pq))
             }
         }
     }
@@ -116,7 +117,7 @@ impl<'a> UpstreamSend<'a, '_> {
         let mut parts = http::uri::Parts::default();
         parts.scheme = Some(ep.scheme.clone());
         parts.authority = Some(ep.authority.clone());
-        parts.path_and_query = Some(pq);
+        parts.path_and_query = Some(pq.into_owned());
         let uri = Uri::from_parts(parts).map_err(|_| ProxyError::BadRequest("uri"))?;
         let mut req = Request::new(body);
         *req.method_mut() = t.method.clone();
@@ -226,11 +227,12 @@ impl Attempter for UpstreamSend<'_, '_> {
 }
 
 /// One attempt, ready to go: on errgate's own client or hyper-util's.
-enum Attempt<'p> {
+enum Attempt<'p, 'r> {
     Own {
         pool: &'p Arc<EndpointPool>,
         body: Bytes,
-        target: PathAndQuery,
+        /// Borrowed from the template when sent as the client wrote it.
+        target: Cow<'r, PathAndQuery>,
     },
     /// Boxed: the request is far larger than the other variant.
     Hyper(Box<Request<RequestBody>>),

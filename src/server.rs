@@ -217,12 +217,7 @@ async fn serve<C: GracefulConnection>(
 /// the next request fails that request. For a short grace period every response says
 /// `Connection: close` instead (see `run`), so busy connections end cleanly after their next
 /// exchange; then the rest are shut down (idle HTTP/1 closed, HTTP/2 sent GOAWAY).
-async fn drain(
-    open: impl Fn() -> usize,
-    drain_timeout: Duration,
-    finish: &Stop,
-    cut_off: &Stop,
-) {
+async fn drain(open: impl Fn() -> usize, drain_timeout: Duration, finish: &Stop, cut_off: &Stop) {
     tracing::info!(?drain_timeout, "stopped accepting; draining");
     let now = tokio::time::Instant::now();
     let (deadline, grace_end) = (

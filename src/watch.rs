@@ -92,6 +92,9 @@ mod tests {
         assert!(!waiting.is_finished());
         stop.cancel();
         assert!(waiting.await.unwrap());
-        assert!(Watch::new(stop).is_cancelled(), "a watch made after the stop");
+        assert!(
+            Watch::new(stop).is_cancelled(),
+            "a watch made after the stop"
+        );
     }
 }
