@@ -12,6 +12,7 @@ use http::{HeaderMap, HeaderName, HeaderValue, Response, StatusCode};
 
 use crate::catalog::Catalog;
 use crate::codes;
+use crate::raw_head::RawHead;
 
 #[path = "envelope_json.rs"]
 mod json;
@@ -113,32 +114,51 @@ pub fn response(
     response
 }
 
+/// Where [`put_headers`] sets the envelope's fields: a response's header map, or an upstream
+/// head kept as bytes ([`RawHead`]), which spares an error rewrite the map.
+pub trait SetField {
+    /// Sets `name` to `value`, replacing any field of that name.
+    fn set_field(&mut self, name: HeaderName, value: HeaderValue);
+}
+
+impl SetField for HeaderMap {
+    fn set_field(&mut self, name: HeaderName, value: HeaderValue) {
+        self.insert(name, value);
+    }
+}
+
+impl SetField for RawHead {
+    fn set_field(&mut self, name: HeaderName, value: HeaderValue) {
+        self.set(name, value);
+    }
+}
+
 /// The contract's headers for an envelope, replacing fields of the same names. `len` is the
 /// envelope's length, for `Content-Length`; `None` leaves the field to the server, which
 /// writes the length of the body it sends. `Cache-Control: no-store` only if `cache_control`.
 pub fn put_headers(
-    headers: &mut HeaderMap,
+    headers: &mut impl SetField,
     len: Option<usize>,
     opts: &EnvelopeOpts<'_>,
     cache_control: bool,
 ) {
-    headers.insert(CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE_JSON));
+    headers.set_field(CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE_JSON));
     if let Some(len) = len {
-        headers.insert(CONTENT_LENGTH, HeaderValue::from(len));
+        headers.set_field(CONTENT_LENGTH, HeaderValue::from(len));
     }
     if cache_control {
         // An error is about this request only; a cached 503 would outlive the outage.
-        headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        headers.set_field(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     if let Some(lang) = opts
         .content_language
         .and_then(|l| HeaderValue::from_str(l).ok())
     {
-        headers.insert(CONTENT_LANGUAGE, lang);
+        headers.set_field(CONTENT_LANGUAGE, lang);
     }
     let proxy_status = opts.proxy_status;
     if let Some(value) = proxy_status.and_then(|t| proxy_status_value(t, opts.proxy_details)) {
-        headers.insert(PROXY_STATUS.clone(), value);
+        headers.set_field(PROXY_STATUS.clone(), value);
     }
 }
 

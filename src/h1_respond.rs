@@ -97,7 +97,7 @@ fn encode_head(
     let mut seen = Seen::default();
     let request_id = raw.as_ref().and_then(|raw| raw.request_id);
     if let Some(raw) = &raw {
-        for (name, value) in raw.head.fields() {
+        for (name, value) in raw.head.fields().chain(raw.head.added()) {
             let own_id = request_id.is_some() && *name == X_REQUEST_ID;
             if !own_id && !overridden(&parts.headers, name) {
                 seen.copy(out, name, value, no_length);

@@ -105,14 +105,17 @@ pub async fn rewrite<'g>(
     };
     let body = envelope::body(&decision.code, &decision.message);
     // The upstream's meaningful headers stay; those that described its body go, and the
-    // envelope's are set in the map (parsed with room for them, see `h1_wire`). A kept head's
-    // fields stay bytes: the map then holds the envelope's fields, which replace the
-    // upstream's of the same names when errgate's server writes the head.
+    // envelope's are set, replacing the upstream's of the same names: in the map (parsed
+    // with room for them, see `h1_wire`), or in a kept head, whose fields stay bytes and
+    // which then needs no map at all.
     let upstream_caches = drop_body_fields(kept.as_deref_mut(), &mut parts.headers);
     // A HEAD answer carries the length the envelope would have; for any other the server
     // writes the length of the envelope it sends (saving a field built on every error).
     let len = ctx.head.then_some(body.len());
-    envelope::put_headers(&mut parts.headers, len, &opts, !upstream_caches);
+    match kept.as_deref_mut() {
+        Some(head) => envelope::put_headers(head, len, &opts, !upstream_caches),
+        None => envelope::put_headers(&mut parts.headers, len, &opts, !upstream_caches),
+    }
     let body = if ctx.head { Bytes::new() } else { body };
     (
         Response::from_parts(parts, ResponseBody::full_after(body, kept)),
@@ -128,8 +131,6 @@ fn drop_body_fields(kept: Option<&mut RawHead>, map: &mut HeaderMap) -> bool {
         return map.contains_key(header::CACHE_CONTROL);
     };
     head.retain(|name| !is_body_header(name.as_str()));
-    // Room for the envelope's fields, which replace the kept ones of the same names.
-    map.reserve(envelope::MAX_FIELDS);
     head.get(&header::CACHE_CONTROL).is_some()
 }
 

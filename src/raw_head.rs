@@ -23,6 +23,8 @@ use crate::upstream_body::UpstreamBody;
 pub struct RawHead {
     head: Bytes,
     fields: Fields,
+    /// Fields errgate set ([`RawHead::set`]), written after the upstream's.
+    added: Vec<(HeaderName, HeaderValue)>,
 }
 
 impl RawHead {
@@ -45,6 +47,7 @@ impl RawHead {
         Some(Box::new(RawHead {
             head: head.clone(),
             fields,
+            added: Vec::new(),
         }))
     }
 
@@ -60,9 +63,22 @@ impl RawHead {
         self.fields().find(|(n, _)| *n == name).map(|(_, v)| v)
     }
 
-    /// Keeps only the fields whose name passes `keep`.
+    /// Keeps only the upstream's fields whose name passes `keep`.
     pub fn retain(&mut self, mut keep: impl FnMut(&HeaderName) -> bool) {
         self.fields.retain(|f| keep(&f.name));
+    }
+
+    /// Sets a field of errgate's, replacing the upstream's fields of that name (and one set
+    /// before): cheaper than a header map for the few fields an error rewrite sets.
+    pub fn set(&mut self, name: HeaderName, value: HeaderValue) {
+        self.fields.retain(|f| f.name != name);
+        self.added.retain(|(n, _)| *n != name);
+        self.added.push((name, value));
+    }
+
+    /// The fields errgate set, in the order they were set.
+    pub fn added(&self) -> impl Iterator<Item = (&HeaderName, &[u8])> {
+        self.added.iter().map(|(n, v)| (n, v.as_bytes()))
     }
 
     /// The fields as a map, values sharing the head's memory; what is in `added` (errgate's
@@ -73,10 +89,14 @@ impl RawHead {
 
     /// [`RawHead::into_map`], with room for `room` more fields without growing the map.
     pub fn into_map_with_room(self, added: HeaderMap, room: usize) -> HeaderMap {
-        let mut map = HeaderMap::with_capacity(self.fields.len() + added.len() + room);
+        let own = self.added.len() + added.len();
+        let mut map = HeaderMap::with_capacity(self.fields.len() + own + room);
         // httparse accepts exactly the value bytes `HeaderValue` does (a test checks all 256)
         // and the positions are the scan's, so this cannot fail in practice.
         let _ = append_fields(&self.head, self.fields, &mut map);
+        for (name, value) in self.added {
+            map.insert(name, value);
+        }
         map.extend(added);
         map
     }

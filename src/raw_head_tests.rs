@@ -95,6 +95,38 @@ fn errgates_own_fields_replace_the_upstreams_of_the_same_name() {
     assert_eq!(map["vary"], "a");
 }
 
+#[test]
+fn a_field_set_on_a_kept_head_replaces_the_upstreams_and_an_earlier_set() {
+    let p = parse(
+        b"HTTP/1.1 500 Internal Server Error\r\nContent-Language: fr\r\nVary: a\r\n\
+          content-language: de\r\nContent-Length: 0\r\n\r\n",
+    );
+    let mut raw = p.raw.unwrap();
+    raw.set(header::CONTENT_LANGUAGE, HeaderValue::from_static("en"));
+    raw.set(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    raw.set(header::CONTENT_LANGUAGE, HeaderValue::from_static("es"));
+    let names: Vec<_> = fields(&raw).into_iter().map(|(n, _)| n).collect();
+    assert_eq!(
+        names,
+        ["vary", "content-length"],
+        "the upstream's languages are gone"
+    );
+    let added: Vec<_> = raw.added().map(|(n, v)| (n.as_str(), v)).collect();
+    assert_eq!(
+        added,
+        [
+            ("cache-control", &b"no-store"[..]),
+            ("content-language", b"es")
+        ]
+    );
+    // And the same through a map (hyper's server).
+    let map = raw.into_map(HeaderMap::new());
+    let languages: Vec<_> = map.get_all(header::CONTENT_LANGUAGE).iter().collect();
+    assert_eq!(languages, ["es"]);
+    assert_eq!(map[header::CACHE_CONTROL], "no-store");
+    assert_eq!(map["vary"], "a");
+}
+
 /// Keeping a head as bytes never lets through a value `HeaderValue` would refuse: httparse
 /// accepts a byte inside a value exactly when `HeaderValue` does.
 #[test]
