@@ -136,6 +136,8 @@ pub fn host_only(authority: &str) -> &str {
 #[derive(Debug)]
 pub struct RouteTable<T> {
     entries: Vec<(Option<String>, String, T)>,
+    /// Some route names a host: only then is the request's host looked at.
+    by_host: bool,
 }
 
 impl<T> RouteTable<T> {
@@ -147,11 +149,12 @@ impl<T> RouteTable<T> {
                 .cmp(&a.1.len())
                 .then_with(|| b.0.is_some().cmp(&a.0.is_some()))
         });
-        RouteTable { entries }
+        let by_host = entries.iter().any(|(host, _, _)| host.is_some());
+        RouteTable { entries, by_host }
     }
 
     pub fn find(&self, host: Option<&str>, path: &str) -> Option<&T> {
-        let host = host.map(host_only);
+        let host = host.filter(|_| self.by_host).map(host_only);
         self.entries.iter().find_map(|(h, prefix, value)| {
             let host_ok = match (h, host) {
                 (None, _) => true,
