@@ -59,7 +59,7 @@ fn run_copying_agrees_with_the_char_definition() {
                     format!("{a}{b}{c}"),
                     format!("{a}xy{b}{c}z"),
                     a.repeat(3) + b + c,
-                    // Across and after the 16-byte blocks the fast path checks at once.
+                    // Across and after the 8-byte words the fast path checks at once.
                     format!("{}{a}{b}{c}", "p".repeat(15)),
                     format!("{}{a}{b}{c}", "p".repeat(16)),
                     format!("{}{a}{}{b}{c}", "p".repeat(31), "q".repeat(17)),

@@ -151,7 +151,7 @@ fn remove_body_headers(upstream: &mut HeaderMap) {
 
 /// Reads at most `cap` bytes before `deadline`; `complete` is false if the body was longer,
 /// failed, or stalled. A body that is already here (an error page usually comes in the same
-/// read as its head) is taken as it is, without a copy, and without arming a timer.
+/// read as its head) is taken as it is, without a copy, and without building a timer.
 async fn read_capped(mut body: UpstreamBody, cap: usize, deadline: Instant) -> (Bytes, bool) {
     let mut got = Capped {
         cap,
@@ -204,6 +204,10 @@ struct Capped {
 impl Capped {
     /// Adds `data`, cut to the room left; false if it did not fit whole.
     fn push(&mut self, mut data: Bytes) -> bool {
+        if data.is_empty() {
+            // Nothing to keep; it must not turn a whole first piece into a copy either.
+            return true;
+        }
         let room = self.cap.saturating_sub(self.len());
         let fits = data.len() <= room;
         data.truncate(room);
@@ -246,6 +250,7 @@ mod tests {
         let piece = Bytes::from_static(b"ab");
         let mut one = capped(5);
         assert!(one.push(piece.clone()));
+        assert!(one.push(Bytes::new()), "an empty frame after it");
         assert_eq!(one.into_bytes().as_ptr(), piece.as_ptr());
 
         let mut got = capped(5);

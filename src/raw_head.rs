@@ -81,23 +81,23 @@ impl RawHead {
         self.added.iter().map(|(n, v)| (n, v.as_bytes()))
     }
 
-    /// The fields as a map, values sharing the head's memory; what is in `added` (errgate's
-    /// own fields) replaces the upstream's fields of the same name.
-    pub fn into_map(self, added: HeaderMap) -> HeaderMap {
-        self.into_map_with_room(added, 0)
+    /// The fields as a map, values sharing the head's memory. errgate's own fields (those
+    /// [`RawHead::set`] and those in `own`) replace the upstream's fields of the same name.
+    pub fn into_map(self, own: HeaderMap) -> HeaderMap {
+        self.into_map_with_room(own, 0)
     }
 
     /// [`RawHead::into_map`], with room for `room` more fields without growing the map.
-    pub fn into_map_with_room(self, added: HeaderMap, room: usize) -> HeaderMap {
-        let own = self.added.len() + added.len();
-        let mut map = HeaderMap::with_capacity(self.fields.len() + own + room);
+    pub fn into_map_with_room(self, own: HeaderMap, room: usize) -> HeaderMap {
+        let ours = self.added.len() + own.len();
+        let mut map = HeaderMap::with_capacity(self.fields.len() + ours + room);
         // httparse accepts exactly the value bytes `HeaderValue` does (a test checks all 256)
         // and the positions are the scan's, so this cannot fail in practice.
         let _ = append_fields(&self.head, self.fields, &mut map);
         for (name, value) in self.added {
             map.insert(name, value);
         }
-        map.extend(added);
+        map.extend(own);
         map
     }
 }
