@@ -12,7 +12,7 @@ use http::{HeaderMap, HeaderName, HeaderValue, Response, StatusCode};
 
 use crate::catalog::Catalog;
 use crate::codes;
-use crate::raw_head::RawHead;
+use crate::raw_head::SetField;
 
 #[path = "envelope_json.rs"]
 mod json;
@@ -112,25 +112,6 @@ pub fn response(
     *response.status_mut() = status;
     *response.headers_mut() = headers;
     response
-}
-
-/// Where [`put_headers`] sets the envelope's fields: a response's header map, or an upstream
-/// head kept as bytes ([`RawHead`]), which spares an error rewrite the map.
-pub trait SetField {
-    /// Sets `name` to `value`, replacing any field of that name.
-    fn set_field(&mut self, name: HeaderName, value: HeaderValue);
-}
-
-impl SetField for HeaderMap {
-    fn set_field(&mut self, name: HeaderName, value: HeaderValue) {
-        self.insert(name, value);
-    }
-}
-
-impl SetField for RawHead {
-    fn set_field(&mut self, name: HeaderName, value: HeaderValue) {
-        self.set(name, value);
-    }
 }
 
 /// The contract's headers for an envelope, replacing fields of the same names. `len` is the

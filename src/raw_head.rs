@@ -102,6 +102,25 @@ impl RawHead {
     }
 }
 
+/// Where [`crate::envelope::put_headers`] sets the envelope's fields: a response's header map,
+/// or an upstream head kept as bytes, which spares an error rewrite the map.
+pub trait SetField {
+    /// Sets `name` to `value`, replacing any field of that name.
+    fn set_field(&mut self, name: HeaderName, value: HeaderValue);
+}
+
+impl SetField for HeaderMap {
+    fn set_field(&mut self, name: HeaderName, value: HeaderValue) {
+        self.insert(name, value);
+    }
+}
+
+impl SetField for RawHead {
+    fn set_field(&mut self, name: HeaderName, value: HeaderValue) {
+        self.set(name, value);
+    }
+}
+
 /// Builds the header map of a response whose head was kept as bytes, with room for `room`
 /// more fields; a no-op otherwise.
 pub fn materialize(resp: &mut Response<UpstreamBody>, room: usize) {
