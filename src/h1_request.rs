@@ -9,6 +9,7 @@ use bytes::{Bytes, BytesMut};
 use http::header::{self, HeaderName};
 use http::{Method, Request, Uri, Version};
 
+use crate::h1_head::parse_length;
 use crate::proxy::{ClientBody, ClientRequest};
 use crate::req_fields::RawFields;
 
@@ -113,13 +114,8 @@ fn served_fields(
 
 /// A `Content-Length` value of at most [`MAX_BODY`]: 1 to 5 ASCII digits, nothing else.
 fn small_length(value: &[u8]) -> Option<usize> {
-    if value.is_empty() || value.len() > 5 || !value.iter().all(u8::is_ascii_digit) {
-        return None;
-    }
-    let n = value
-        .iter()
-        .fold(0usize, |n, &d| n * 10 + usize::from(d - b'0'));
-    (n as u64 <= MAX_BODY).then_some(n)
+    let n = parse_length(value).filter(|&n| value.len() <= 5 && n <= MAX_BODY)?;
+    usize::try_from(n).ok()
 }
 
 /// The request without its fields, which stay bytes ([`RawFields`]).
